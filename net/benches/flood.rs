@@ -1,0 +1,351 @@
+//! `logos` flood benchmark, loopback only.
+//!
+//! Prints, in one run:
+//! - raw TCP loopback throughput (one socket pair, 1 MiB writes) and one-core throughput of
+//!   the payload hash (Blake2b-256 on Logos networks, SHA256d on Bitcoin networks): the two
+//!   ceilings of a one-hop flood;
+//! - one-hop `logos` throughput between two nodes for 1 MiB and for 200-byte payloads;
+//! - flood latency (p50 / p99) over a 50-node loopback network.
+//!
+//! Run: `cargo bench -p net --bench flood` (release build, `harness = false`).
+//! Every loop is bounded in count and in time.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use net::connection_type::ConnectionType;
+use net::{CConnman, Options, SystemClock, UpperLayer};
+use netbase::CService;
+use protocol::{CAddress, Chain, HashKind, NetworkParams, ServiceFlags};
+
+const MIB: usize = 1 << 20;
+
+/// Counts deliveries; optionally records the delivery time of tagged payloads.
+struct Counter {
+    n: AtomicU64,
+    bytes: AtomicU64,
+    lock: Mutex<()>,
+    cv: Condvar,
+    stamps: Mutex<Vec<(u64, Instant)>>,
+}
+
+impl Counter {
+    fn new() -> Arc<Self> {
+        Arc::new(Counter {
+            n: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            lock: Mutex::new(()),
+            cv: Condvar::new(),
+            stamps: Mutex::new(Vec::new()),
+        })
+    }
+    fn wait_for(&self, target: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        while self.n.load(Ordering::SeqCst) < target {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let (g2, _) = self
+                .cv
+                .wait_timeout(g, (deadline - now).min(Duration::from_millis(1)))
+                .unwrap_or_else(|e| e.into_inner());
+            g = g2;
+        }
+        true
+    }
+}
+
+impl Counter {
+    fn wait_tag(&self, tag: u64, timeout: Duration) -> Option<Instant> {
+        let deadline = Instant::now() + timeout;
+        let mut g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Ok(s) = self.stamps.lock() {
+                if let Some((_, t)) = s.iter().rev().find(|(x, _)| *x == tag) {
+                    return Some(*t);
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            let (g2, _) = self
+                .cv
+                .wait_timeout(g, (deadline - now).min(Duration::from_millis(1)))
+                .unwrap_or_else(|e| e.into_inner());
+            g = g2;
+        }
+    }
+}
+
+impl UpperLayer for Counter {
+    fn receive_message(&self, msg: &[u8]) -> bool {
+        if msg.len() >= 9 && msg[0] == 0x1a {
+            let tag = u64::from_le_bytes(msg[1..9].try_into().unwrap_or([0; 8]));
+            if let Ok(mut s) = self.stamps.lock() {
+                s.push((tag, Instant::now()));
+            }
+        }
+        self.bytes.fetch_add(msg.len() as u64, Ordering::Relaxed);
+        let n = self.n.fetch_add(1, Ordering::SeqCst) + 1;
+        // Wake waiters on large payloads, tagged ones, and every 1024th small one (waiters
+        // also poll every millisecond).
+        if msg.len() >= 65536 || msg.first() == Some(&0x1a) || n.is_multiple_of(1024) {
+            let _g = self.lock.lock();
+            self.cv.notify_all();
+        }
+        true
+    }
+}
+
+fn start(upper: Arc<dyn UpperLayer>) -> CConnman {
+    let opts = Options {
+        binds: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+        test_loopback_only: true,
+        max_connections: 125,
+        ..Options::default()
+    };
+    let c = CConnman::new(
+        opts,
+        NetworkParams::get(Chain::LogosRegtest),
+        Arc::new(SystemClock),
+        None,
+        None,
+        upper,
+    )
+    .expect("connman");
+    c.start().expect("start");
+    c
+}
+
+fn connect(from: &CConnman, to: &CConnman) -> bool {
+    let port = to.get_listen_port().unwrap_or(0);
+    let before_from = from.fully_connected_count();
+    let before_to = to.fully_connected_count();
+    let dest = format!("127.0.0.1:{port}");
+    if !from.open_network_connection(
+        &CAddress::new(CService::default(), ServiceFlags(0), 0),
+        false,
+        None,
+        Some(&dest),
+        ConnectionType::Manual,
+    ) {
+        return false;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if from.fully_connected_count() > before_from && to.fully_connected_count() > before_to {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
+fn gbps(bytes: u64, d: Duration) -> f64 {
+    bytes as f64 / d.as_secs_f64() / 1e9
+}
+
+/// Raw TCP loopback: one socket pair, 1 MiB writes, `total` bytes.
+fn raw_tcp(total: usize) -> f64 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let reader = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut got = 0usize;
+        while got < total {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+        got
+    });
+    let mut w = TcpStream::connect(addr).expect("connect");
+    w.set_nodelay(true).ok();
+    let chunk = vec![0x5au8; MIB];
+    let start = Instant::now();
+    let mut sent = 0;
+    while sent < total {
+        if w.write_all(&chunk).is_err() {
+            break;
+        }
+        sent += MIB;
+    }
+    let got = reader.join().unwrap_or(0);
+    gbps(got as u64, start.elapsed())
+}
+
+/// One-core hash throughput over `total` bytes in 1 MiB calls.
+fn hash_rate(kind: HashKind, total: usize) -> f64 {
+    let buf = vec![0x33u8; MIB];
+    let start = Instant::now();
+    let mut acc = 0u8;
+    for _ in 0..total / MIB {
+        acc ^= kind.hash(&buf)[0];
+    }
+    std::hint::black_box(acc);
+    gbps(total as u64, start.elapsed())
+}
+
+/// One hop: `a` floods `count` distinct payloads of `size` bytes to `b`, at most `window` in
+/// flight. Returns (messages per second, GB/s of payload).
+fn one_hop(size: usize, count: u64, window: u64) -> Option<(f64, f64)> {
+    let ca = Counter::new();
+    let cb = Counter::new();
+    let a = start(ca);
+    let b = start(cb.clone());
+    if !connect(&a, &b) {
+        return None;
+    }
+    let mut payload = vec![0x77u8; size];
+    let start_t = Instant::now();
+    for i in 0..count {
+        payload[..8].copy_from_slice(&i.to_le_bytes());
+        if i >= window && !cb.wait_for(i - window + 1, Duration::from_secs(30)) {
+            return None;
+        }
+        a.propagate_message(&payload);
+    }
+    if !cb.wait_for(count, Duration::from_secs(60)) {
+        return None;
+    }
+    let d = start_t.elapsed();
+    Some((
+        count as f64 / d.as_secs_f64(),
+        gbps(cb.bytes.load(Ordering::Relaxed), d),
+    ))
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let i = ((v.len() - 1) as f64 * p).round() as usize;
+    v[i.min(v.len() - 1)]
+}
+
+/// 50 nodes, ring plus chords (each ≥ 3 links); `rounds` messages from varying origins.
+/// Returns (p50, p99) of per-delivery latency and (p50, p99) of full-coverage time, in ms.
+fn flood_latency(n: usize, rounds: u64) -> Option<((f64, f64), (f64, f64))> {
+    let counters: Vec<Arc<Counter>> = (0..n).map(|_| Counter::new()).collect();
+    let nodes: Vec<CConnman> = counters.iter().map(|c| start(c.clone())).collect();
+    let mut degree = vec![0usize; n];
+    let mut edges = Vec::new();
+    for i in 0..n {
+        edges.push((i, (i + 1) % n));
+        degree[i] += 1;
+        degree[(i + 1) % n] += 1;
+    }
+    for i in 0..n {
+        if degree[i] < 3 {
+            let j = (i + n / 2 + (i % 3)) % n;
+            if j != i {
+                edges.push((i, j));
+                degree[i] += 1;
+                degree[j] += 1;
+            }
+        }
+    }
+    for &(a, b) in &edges {
+        if !connect(&nodes[a], &nodes[b]) {
+            return None;
+        }
+    }
+    let mut per_delivery = Vec::new();
+    let mut coverage = Vec::new();
+    for r in 0..rounds {
+        let origin = (r as usize * 7) % n;
+        let mut payload = vec![0u8; 200];
+        payload[0] = 0x1a;
+        payload[1..9].copy_from_slice(&r.to_le_bytes());
+        let sent_at = Instant::now();
+        nodes[origin].propagate_message(&payload);
+        let mut last = sent_at;
+        for (i, c) in counters.iter().enumerate() {
+            if i == origin {
+                continue;
+            }
+            let t = c.wait_tag(r, Duration::from_secs(10))?;
+            per_delivery.push(t.duration_since(sent_at).as_secs_f64() * 1e3);
+            if t > last {
+                last = t;
+            }
+        }
+        coverage.push(last.duration_since(sent_at).as_secs_f64() * 1e3);
+    }
+    let d = (
+        percentile(&mut per_delivery.clone(), 0.5),
+        percentile(&mut per_delivery, 0.99),
+    );
+    let c = (
+        percentile(&mut coverage.clone(), 0.5),
+        percentile(&mut coverage, 0.99),
+    );
+    for node in &nodes {
+        node.interrupt();
+    }
+    Some((d, c))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let scale = if quick { 1 } else { 4 };
+    // `--only small` runs just the 200-byte one-hop measurement (for profiling).
+    if args.windows(2).any(|w| w[0] == "--only" && w[1] == "big") {
+        let blake = hash_rate(HashKind::Blake2b256, 256 * MIB);
+        if let Some((mps, g)) = one_hop(MIB, 256 * scale as u64, 8) {
+            println!("one-hop logos, 1 MiB payloads:           {g:8.3} GB/s ({mps:.0} msg/s; hash {blake:.3} GB/s)");
+        }
+        return;
+    }
+    if args.windows(2).any(|w| w[0] == "--only" && w[1] == "small") {
+        if let Some((mps, g)) = one_hop(200, 250_000, 20_000) {
+            println!("one-hop logos, 200 B payloads:           {mps:8.0} msg/s ({g:.3} GB/s)");
+        }
+        return;
+    }
+
+    let tcp = raw_tcp(512 * MIB * scale);
+    let blake = hash_rate(HashKind::Blake2b256, 256 * MIB * scale);
+    let sha = hash_rate(HashKind::Sha256d, 128 * MIB * scale);
+    println!("raw TCP loopback (1 MiB writes):         {tcp:8.3} GB/s");
+    println!("payload hash, one core, Blake2b-256:     {blake:8.3} GB/s");
+    println!("payload hash, one core, SHA256d:         {sha:8.3} GB/s");
+
+    match one_hop(MIB, 256 * scale as u64, 8) {
+        Some((mps, g)) => {
+            let ceiling = tcp.min(blake);
+            println!(
+                "one-hop logos, 1 MiB payloads:           {g:8.3} GB/s ({mps:.0} msg/s; {:.0}% of min(raw TCP, hash) = {ceiling:.3} GB/s)",
+                100.0 * g / ceiling
+            );
+        }
+        None => println!("one-hop logos, 1 MiB payloads:           FAILED"),
+    }
+    match one_hop(200, 250_000 * scale as u64, 20_000) {
+        Some((mps, g)) => {
+            println!("one-hop logos, 200 B payloads:           {mps:8.0} msg/s ({g:.3} GB/s)")
+        }
+        None => println!("one-hop logos, 200 B payloads:           FAILED"),
+    }
+    match flood_latency(50, 50 * scale as u64) {
+        Some(((d50, d99), (c50, c99))) => {
+            println!(
+                "flood latency, 50 nodes, per delivery:   p50 {d50:7.2} ms   p99 {d99:7.2} ms"
+            );
+            println!(
+                "flood latency, 50 nodes, full coverage:  p50 {c50:7.2} ms   p99 {c99:7.2} ms"
+            );
+        }
+        None => println!("flood latency, 50 nodes:                 FAILED"),
+    }
+}

@@ -1,0 +1,521 @@
+//! The `logos` flood: which payloads we have already seen, and which important payloads we
+//! keep for peers that connect later.
+//!
+//! No Core original: Core's nearest relatives are the rolling bloom filters of transaction relay
+//! (`m_recent_rejects`, `m_tx_inventory_known_filter`), and the 2019 Logos port kept a fixed
+//! hash table plus a FIFO store (`propagate.h`). This module is written for the overlay's needs
+//! (DESIGN.md, "The `logos` command"):
+//!
+//! - [`SeenSet`]: every `logos` payload id (its network hash, `[u8; 32]`) we delivered or
+//!   relayed, so the same payload is never delivered twice nor relayed twice. Exact (no false
+//!   positives, unlike a bloom filter: a false positive would silently drop a new message),
+//!   bounded by count ([`DEFAULT_SEEN_MAX_ENTRIES`]) and by age ([`DEFAULT_SEEN_MAX_AGE`]);
+//!   insertion and expiry are O(1) amortised; memory stays bounded under a flood of distinct
+//!   ids (the oldest ids are forgotten first).
+//! - [`ImportantStore`]: payloads the upper layer marked important, kept (bounded by count and
+//!   by bytes, oldest dropped first) and handed once to each peer that connects later.
+//!
+//! Time is passed in, in seconds. Both structures are plain data: the caller holds them under
+//! its own lock.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use crate::eviction::NodeId;
+
+/// The id of a `logos` payload: its network hash (SHA256d on Bitcoin networks, Blake2b-256 on
+/// Logos networks), the same 32 bytes whose first 4 are the header checksum.
+pub type PayloadId = [u8; 32];
+
+/// Default bound on the number of ids a [`SeenSet`] remembers: 100,000 ids cost about 6 MB
+/// (id, time, hash-table and queue overhead) and cover a sustained 166 messages/s for the
+/// whole [`DEFAULT_SEEN_MAX_AGE`].
+pub const DEFAULT_SEEN_MAX_ENTRIES: usize = 100_000;
+/// Default time an id is remembered, in seconds (10 minutes): far longer than a payload takes
+/// to cross the overlay (a few hops of network latency plus the message handler's pass), so a
+/// late duplicate is still recognised.
+pub const DEFAULT_SEEN_MAX_AGE: i64 = 10 * 60;
+
+/// The 24-byte message header a payload arrived with (or was first sent with), kept so that
+/// relaying reuses it instead of hashing the payload again.
+pub type RawHeader = [u8; 24];
+
+/// Default bound on the number of payloads an [`ImportantStore`] keeps (the 2019 port's
+/// important store size, 4096).
+pub const DEFAULT_IMPORTANT_MAX_COUNT: usize = 4096;
+/// Default bound on the total payload bytes an [`ImportantStore`] keeps: 64 MiB (sixteen
+/// maximum-size (4,000,000-byte) messages, or thousands of typical ones).
+pub const DEFAULT_IMPORTANT_MAX_BYTES: usize = 64 << 20;
+
+/// Bounded set of seen payload ids, forgetting the oldest first.
+///
+/// An id stays known from its insertion at time `t` while `now < t + max_age`, unless more than
+/// `max_entries` newer ids push it out first. Expiry assumes the times passed in do not go
+/// backwards by much; if they do, entries are still dropped in insertion order, and the count
+/// bound holds regardless.
+#[derive(Debug, Clone)]
+pub struct SeenSet {
+    /// Id -> insertion time (seconds).
+    times: HashMap<PayloadId, i64>,
+    /// Ids in insertion order, oldest first; exactly the keys of `times`.
+    order: VecDeque<PayloadId>,
+    max_entries: usize,
+    max_age: i64,
+}
+
+impl Default for SeenSet {
+    fn default() -> Self {
+        Self::new(DEFAULT_SEEN_MAX_ENTRIES, DEFAULT_SEEN_MAX_AGE)
+    }
+}
+
+impl SeenSet {
+    /// A set remembering at most `max_entries` ids, each for `max_age` seconds.
+    /// `max_entries == 0` remembers nothing (every id is new).
+    pub fn new(max_entries: usize, max_age: i64) -> Self {
+        SeenSet {
+            times: HashMap::new(),
+            order: VecDeque::new(),
+            max_entries,
+            max_age,
+        }
+    }
+
+    /// The count bound.
+    pub fn max_entries(&self) -> usize {
+        self.max_entries
+    }
+
+    /// The age bound, in seconds.
+    pub fn max_age(&self) -> i64 {
+        self.max_age
+    }
+
+    /// Ids currently remembered (expired ones may linger until the next [`Self::insert`] or
+    /// [`Self::expire`]).
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// No id remembered.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    fn is_expired(&self, inserted: i64, now: i64) -> bool {
+        now >= inserted.saturating_add(self.max_age)
+    }
+
+    /// Forget every id older than the age bound at `now`.
+    pub fn expire(&mut self, now: i64) {
+        while let Some(front) = self.order.front() {
+            let t = self.times[front];
+            if !self.is_expired(t, now) {
+                break;
+            }
+            let id = self.order.pop_front().expect("front exists");
+            self.times.remove(&id);
+        }
+    }
+
+    /// Whether `id` was seen and is still remembered at `now`.
+    pub fn contains(&self, id: &PayloadId, now: i64) -> bool {
+        self.times
+            .get(id)
+            .is_some_and(|t| !self.is_expired(*t, now))
+    }
+
+    /// Record `id` as seen at `now`. Returns true if it is new (not remembered), false if it
+    /// is a duplicate. A duplicate does not refresh the id's time: an id is forgotten
+    /// `max_age` after it was first seen, however often it comes back.
+    pub fn insert(&mut self, id: PayloadId, now: i64) -> bool {
+        self.expire(now);
+        if self.times.contains_key(&id) {
+            return false;
+        }
+        if self.max_entries == 0 {
+            return true;
+        }
+        while self.order.len() >= self.max_entries {
+            if let Some(old) = self.order.pop_front() {
+                self.times.remove(&old);
+            }
+        }
+        self.order.push_back(id);
+        self.times.insert(id, now);
+        true
+    }
+
+    /// Forget everything.
+    pub fn clear(&mut self) {
+        self.order.clear();
+        self.times.clear();
+    }
+}
+
+/// One retained important payload.
+#[derive(Debug, Clone)]
+struct ImportantEntry {
+    /// Insertion sequence number (strictly increasing).
+    label: u64,
+    id: PayloadId,
+    payload: Arc<[u8]>,
+    header: RawHeader,
+}
+
+/// A retained important payload, as handed out for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportantPayload {
+    /// The payload id (network hash).
+    pub id: PayloadId,
+    /// The payload bytes.
+    pub payload: Arc<[u8]>,
+    /// The header to send it with.
+    pub header: RawHeader,
+}
+
+/// Important payloads, kept for peers that connect later; bounded by count and by bytes,
+/// oldest dropped first.
+///
+/// Use: [`Self::insert`] when the upper layer marks a payload important (it is also flooded to
+/// the peers connected at the time, as any payload); when a peer completes its handshake, send
+/// it [`Self::take_for_peer`]; when it disconnects, [`Self::peer_disconnected`]. Each peer gets
+/// each retained payload at most once through this store: a per-peer cursor remembers what it
+/// was handed, so a second `take_for_peer` returns only payloads stored since the first.
+#[derive(Debug, Clone)]
+pub struct ImportantStore {
+    entries: VecDeque<ImportantEntry>,
+    ids: HashSet<PayloadId>,
+    bytes: usize,
+    max_count: usize,
+    max_bytes: usize,
+    next_label: u64,
+    /// Per peer: the first label not yet handed to it.
+    cursors: HashMap<NodeId, u64>,
+}
+
+impl Default for ImportantStore {
+    fn default() -> Self {
+        Self::new(DEFAULT_IMPORTANT_MAX_COUNT, DEFAULT_IMPORTANT_MAX_BYTES)
+    }
+}
+
+impl ImportantStore {
+    /// A store keeping at most `max_count` payloads totalling at most `max_bytes` bytes.
+    pub fn new(max_count: usize, max_bytes: usize) -> Self {
+        ImportantStore {
+            entries: VecDeque::new(),
+            ids: HashSet::new(),
+            bytes: 0,
+            max_count,
+            max_bytes,
+            next_label: 0,
+            cursors: HashMap::new(),
+        }
+    }
+
+    /// Payloads kept.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Nothing kept.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Total payload bytes kept.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether the payload with this id is kept.
+    pub fn contains(&self, id: &PayloadId) -> bool {
+        self.ids.contains(id)
+    }
+
+    fn pop_oldest(&mut self) {
+        if let Some(old) = self.entries.pop_front() {
+            self.bytes -= old.payload.len();
+            self.ids.remove(&old.id);
+        }
+    }
+
+    /// Keep `payload` (id `id`, sent with `header`), dropping the oldest payloads as needed to stay within both
+    /// bounds. Returns false, keeping nothing, if the id is already kept or the payload alone
+    /// exceeds the byte bound (or the count bound is 0). Only payload bytes count toward the
+    /// byte bound.
+    pub fn insert(&mut self, id: PayloadId, payload: Arc<[u8]>, header: RawHeader) -> bool {
+        if self.ids.contains(&id) || payload.len() > self.max_bytes || self.max_count == 0 {
+            return false;
+        }
+        while self.entries.len() >= self.max_count || self.bytes + payload.len() > self.max_bytes {
+            self.pop_oldest();
+        }
+        self.bytes += payload.len();
+        self.ids.insert(id);
+        self.entries.push_back(ImportantEntry {
+            label: self.next_label,
+            id,
+            payload,
+            header,
+        });
+        self.next_label += 1;
+        true
+    }
+
+    /// The kept payloads `peer` has not been handed yet, oldest first, and mark them handed.
+    /// For a newly connected peer: every kept payload.
+    pub fn take_for_peer(&mut self, peer: NodeId) -> Vec<ImportantPayload> {
+        let cursor = self.cursors.get(&peer).copied().unwrap_or(0);
+        let start = self.entries.partition_point(|e| e.label < cursor);
+        let out = self
+            .entries
+            .range(start..)
+            .map(|e| ImportantPayload {
+                id: e.id,
+                payload: Arc::clone(&e.payload),
+                header: e.header,
+            })
+            .collect();
+        self.cursors.insert(peer, self.next_label);
+        out
+    }
+
+    /// Every kept payload with its header, oldest first, without touching any cursor (for a
+    /// caller that tracks per peer itself whether the store was already sent).
+    pub fn items(&self) -> Vec<(Arc<[u8]>, RawHeader)> {
+        self.entries
+            .iter()
+            .map(|e| (Arc::clone(&e.payload), e.header))
+            .collect()
+    }
+
+    /// Mark everything kept as handed to `peer` without returning it (e.g. a peer that got
+    /// the payloads through the flood itself).
+    pub fn mark_all_sent(&mut self, peer: NodeId) {
+        self.cursors.insert(peer, self.next_label);
+    }
+
+    /// Forget `peer`'s cursor (it disconnected; a reconnection has a new id).
+    pub fn peer_disconnected(&mut self, peer: NodeId) {
+        self.cursors.remove(&peer);
+    }
+
+    /// Peers with a cursor (for tests and statistics).
+    pub fn tracked_peers(&self) -> usize {
+        self.cursors.len()
+    }
+
+    /// The kept payloads, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = (&PayloadId, &Arc<[u8]>)> {
+        self.entries.iter().map(|e| (&e.id, &e.payload))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u64) -> PayloadId {
+        let mut b = [0u8; 32];
+        b[..8].copy_from_slice(&n.to_le_bytes());
+        b[31] = 0xaa;
+        b
+    }
+
+    fn payload(len: usize, fill: u8) -> Arc<[u8]> {
+        Arc::from(vec![fill; len])
+    }
+
+    const T0: i64 = 1_795_503_770;
+    const HDR: RawHeader = [7u8; 24];
+
+    #[test]
+    fn insert_reports_new_then_duplicate() {
+        let mut s = SeenSet::default();
+        assert_eq!(s.max_entries(), 100_000);
+        assert_eq!(s.max_age(), 600);
+        assert!(s.is_empty());
+        assert!(s.insert(id(1), T0));
+        assert!(!s.insert(id(1), T0));
+        assert!(!s.insert(id(1), T0 + 599));
+        assert!(s.insert(id(2), T0));
+        assert_eq!(s.len(), 2);
+        assert!(s.contains(&id(1), T0));
+        assert!(!s.contains(&id(3), T0));
+    }
+
+    #[test]
+    fn ids_expire_after_max_age_and_duplicates_do_not_refresh() {
+        let mut s = SeenSet::new(1000, 600);
+        assert!(s.insert(id(1), T0));
+        assert!(s.insert(id(2), T0 + 100));
+        // A duplicate at T0+300 does not extend id(1)'s life.
+        assert!(!s.insert(id(1), T0 + 300));
+        assert!(s.contains(&id(1), T0 + 599));
+        assert!(!s.contains(&id(1), T0 + 600));
+        // At T0+600 id(1) is forgotten: it is new again.
+        assert!(s.insert(id(1), T0 + 600));
+        assert!(s.contains(&id(2), T0 + 699));
+        s.expire(T0 + 700);
+        assert!(!s.contains(&id(2), T0 + 700));
+        assert_eq!(s.len(), 1);
+        s.expire(T0 + 1200);
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn count_bound_forgets_oldest_first() {
+        let mut s = SeenSet::new(3, 600);
+        for n in 0..3 {
+            assert!(s.insert(id(n), T0));
+        }
+        assert!(s.insert(id(3), T0));
+        assert_eq!(s.len(), 3);
+        assert!(!s.contains(&id(0), T0));
+        for n in 1..4 {
+            assert!(s.contains(&id(n), T0));
+        }
+        // The forgotten one is new again and pushes out id(1).
+        assert!(s.insert(id(0), T0));
+        assert!(!s.contains(&id(1), T0));
+    }
+
+    /// A flood of distinct ids never grows the set past its bound, and each insert stays cheap.
+    #[test]
+    fn flood_of_distinct_ids_stays_bounded() {
+        let max = 10_000;
+        let mut s = SeenSet::new(max, 600);
+        for n in 0..(20 * max as u64) {
+            assert!(s.insert(id(n), T0 + (n / 1000) as i64));
+            assert!(s.len() <= max);
+            assert_eq!(s.times.len(), s.order.len());
+        }
+        // The hash table never held more than the bound either.
+        assert!(s.times.capacity() < 4 * max);
+        assert!(s.order.capacity() < 4 * max);
+        // The most recent `max` ids are all still known.
+        let last = 20 * max as u64;
+        for n in (last - max as u64)..last {
+            assert!(s.contains(&id(n), T0 + 200));
+        }
+    }
+
+    #[test]
+    fn zero_bound_remembers_nothing() {
+        let mut s = SeenSet::new(0, 600);
+        assert!(s.insert(id(1), T0));
+        assert!(s.insert(id(1), T0));
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn clock_going_backwards_keeps_bounds() {
+        let mut s = SeenSet::new(5, 10);
+        assert!(s.insert(id(1), T0 + 100));
+        assert!(s.insert(id(2), T0)); // earlier than the front
+        assert!(!s.insert(id(2), T0 + 5));
+        // id(1) expires at T0+110; id(2) only leaves once it reaches the front.
+        s.expire(T0 + 110);
+        assert!(!s.contains(&id(1), T0 + 110));
+        assert!(!s.contains(&id(2), T0 + 110));
+        s.expire(T0 + 110);
+        assert!(s.is_empty());
+        s.clear();
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn important_store_bounded_by_count() {
+        let mut st = ImportantStore::new(3, 1_000_000);
+        for n in 0..5 {
+            assert!(st.insert(id(n), payload(10, n as u8), HDR));
+        }
+        assert_eq!(st.len(), 3);
+        assert_eq!(st.bytes(), 30);
+        assert!(!st.contains(&id(0)) && !st.contains(&id(1)));
+        let kept: Vec<_> = st.iter().map(|(i, _)| *i).collect();
+        assert_eq!(kept, vec![id(2), id(3), id(4)]);
+    }
+
+    #[test]
+    fn important_store_bounded_by_bytes() {
+        let mut st = ImportantStore::new(100, 100);
+        assert!(st.insert(id(1), payload(40, 1), HDR));
+        assert!(st.insert(id(2), payload(40, 2), HDR));
+        // 80 + 30 > 100: the oldest goes.
+        assert!(st.insert(id(3), payload(30, 3), HDR));
+        assert_eq!(st.bytes(), 70);
+        assert!(!st.contains(&id(1)));
+        // A payload filling the store alone drops everything else.
+        assert!(st.insert(id(4), payload(100, 4), HDR));
+        assert_eq!(st.len(), 1);
+        assert_eq!(st.bytes(), 100);
+        // Too big to ever fit: refused, nothing dropped.
+        assert!(!st.insert(id(5), payload(101, 5), HDR));
+        assert!(st.contains(&id(4)));
+        // Duplicate refused.
+        assert!(!st.insert(id(4), payload(1, 4), HDR));
+        assert_eq!(st.len(), 1);
+        // Empty payloads count toward the count bound only.
+        assert!(st.insert(id(6), payload(0, 0), HDR));
+        assert_eq!(st.len(), 1 + 1);
+    }
+
+    #[test]
+    fn new_peer_gets_each_payload_exactly_once() {
+        let mut st = ImportantStore::new(10, 1000);
+        st.insert(id(1), payload(5, 1), HDR);
+        st.insert(id(2), payload(5, 2), HDR);
+        let first = st.take_for_peer(7);
+        assert_eq!(
+            first.iter().map(|p| p.id).collect::<Vec<_>>(),
+            vec![id(1), id(2)]
+        );
+        assert_eq!(&*first[1].payload, &[2u8; 5][..]);
+        assert_eq!(first[1].header, HDR);
+        assert!(st.take_for_peer(7).is_empty());
+        st.insert(id(3), payload(5, 3), HDR);
+        let second = st.take_for_peer(7);
+        assert_eq!(second.len(), 1);
+        assert_eq!(second[0].id, id(3));
+        // Another peer gets all three; items() lists them without moving cursors.
+        let items = st.items();
+        assert_eq!(items.len(), 3);
+        assert_eq!(&*items[2].0, &[3u8; 5][..]);
+        assert_eq!(items[2].1, HDR);
+        assert_eq!(st.take_for_peer(8).len(), 3);
+        assert_eq!(st.tracked_peers(), 2);
+        st.peer_disconnected(7);
+        assert_eq!(st.tracked_peers(), 1);
+        // Same id again would get everything (a new connection has a new id in practice).
+        assert_eq!(st.take_for_peer(7).len(), 3);
+        // mark_all_sent skips what is kept now.
+        st.mark_all_sent(9);
+        assert!(st.take_for_peer(9).is_empty());
+    }
+
+    #[test]
+    fn peer_cursor_survives_eviction_of_old_payloads() {
+        let mut st = ImportantStore::new(2, 1000);
+        st.insert(id(1), payload(1, 1), HDR);
+        assert_eq!(st.take_for_peer(1).len(), 1);
+        for n in 2..6 {
+            st.insert(id(n), payload(1, n as u8), HDR);
+        }
+        // Payloads 2 and 3 were dropped before peer 1 asked; it gets what is kept: 4, 5.
+        let got: Vec<_> = st.take_for_peer(1).into_iter().map(|p| p.id).collect();
+        assert_eq!(got, vec![id(4), id(5)]);
+    }
+
+    #[test]
+    fn zero_count_store_keeps_nothing() {
+        let mut st = ImportantStore::new(0, 1000);
+        assert!(!st.insert(id(1), payload(1, 1), HDR));
+        assert!(st.is_empty());
+        let d = ImportantStore::default();
+        assert_eq!(d.max_count, DEFAULT_IMPORTANT_MAX_COUNT);
+        assert_eq!(d.max_bytes, DEFAULT_IMPORTANT_MAX_BYTES);
+    }
+}

@@ -1,0 +1,532 @@
+//! One peer connection: Core's `CNode` (net.h / net.cpp).
+//!
+//! Lock names follow Core: `m_sock_mutex` (the socket), `cs_vSend` (send queue and the send half
+//! of the transport), `cs_vRecv` (the receive half of the transport and freshly completed
+//! messages), `m_msg_process_queue_mutex` (messages waiting for the message handler),
+//! `m_subver_mutex`, `m_addr_local_mutex`. Order, as in Core: `m_nodes_mutex` before `cs_vSend`
+//! before `m_sock_mutex`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
+
+use mio::net::TcpStream;
+use parking_lot::Mutex;
+use protocol::{CAddress, ServiceFlags};
+
+use netbase::CService;
+
+use crate::connection_type::ConnectionType;
+use crate::disconnect::DisconnectReason;
+use crate::semaphore::SemaphoreGrant;
+use crate::transport::{CNetMessage, SerializedNetMsg, V1Recv, V1Send};
+
+pub use crate::eviction::NodeId;
+
+/// Key under which bytes of unknown message types are counted (Core's `NET_MESSAGE_TYPE_OTHER`).
+pub const NET_MESSAGE_TYPE_OTHER: &str = "*other*";
+
+/// Message types whose byte counts are kept separately (Core's `ALL_NET_MESSAGE_TYPES`, P2P
+/// part; block and transaction types are recognised too so their bytes are attributed).
+pub const ALL_NET_MESSAGE_TYPES: &[&str] = &[
+    "version",
+    "verack",
+    "addr",
+    "addrv2",
+    "sendaddrv2",
+    "inv",
+    "getdata",
+    "merkleblock",
+    "getblocks",
+    "getheaders",
+    "tx",
+    "headers",
+    "block",
+    "getaddr",
+    "mempool",
+    "ping",
+    "pong",
+    "notfound",
+    "filterload",
+    "filteradd",
+    "filterclear",
+    "sendheaders",
+    "feefilter",
+    "sendcmpct",
+    "cmpctblock",
+    "getblocktxn",
+    "blocktxn",
+    "getcfilters",
+    "cfilter",
+    "getcfheaders",
+    "cfheaders",
+    "getcfcheckpt",
+    "cfcheckpt",
+    "wtxidrelay",
+    "sendtxrcncl",
+    "logos",
+];
+
+/// State guarded by `cs_vSend` (Core: `vSendMsg`, `m_send_memusage`, `nSendBytes`,
+/// `mapSendBytesPerMsgType`, and the send half of the transport).
+pub struct SendState {
+    /// Messages queued for sending (Core's `vSendMsg`).
+    pub v_send_msg: VecDeque<SerializedNetMsg>,
+    /// Memory used by `v_send_msg` (Core's `m_send_memusage`).
+    pub m_send_memusage: usize,
+    /// Total bytes sent (Core's `nSendBytes`).
+    pub n_send_bytes: u64,
+    /// Bytes sent per message type (Core's `mapSendBytesPerMsgType`).
+    pub map_send_bytes_per_msg_type: BTreeMap<String, u64>,
+    /// Send half of the transport.
+    pub transport: V1Send,
+    /// mio reported the socket writable and no send has hit `WouldBlock` since.
+    pub writable: bool,
+}
+
+/// State guarded by `cs_vRecv` (Core: `vRecvMsg`, `nRecvBytes`, `mapRecvBytesPerMsgType`, and
+/// the receive half of the transport).
+pub struct RecvState {
+    /// Completed messages not yet handed to the message handler (Core's `vRecvMsg`).
+    pub v_recv_msg: Vec<CNetMessage>,
+    /// Total bytes received (Core's `nRecvBytes`).
+    pub n_recv_bytes: u64,
+    /// Bytes received per message type (Core's `mapRecvBytesPerMsgType`).
+    pub map_recv_bytes_per_msg_type: BTreeMap<String, u64>,
+    /// Receive half of the transport.
+    pub transport: V1Recv,
+}
+
+/// Messages waiting for the message handler (Core's `m_msg_process_queue` and its size).
+#[derive(Default)]
+pub struct ProcessQueue {
+    /// The queue.
+    pub queue: VecDeque<CNetMessage>,
+    /// Sum of `get_memory_usage()` of the queued messages.
+    pub size: usize,
+}
+
+/// Construction parameters of a [`CNode`] (Core's `CNodeOptions` plus constructor arguments).
+pub struct CNodeInit {
+    /// Node id.
+    pub id: NodeId,
+    /// Connected socket.
+    pub sock: TcpStream,
+    /// Peer address.
+    pub addr: CAddress,
+    /// Keyed net group of the peer address.
+    pub n_keyed_net_group: u64,
+    /// Nonce we send in `version` (self-connection detection).
+    pub n_local_host_nonce: u64,
+    /// Our side of the socket.
+    pub addr_bind: CService,
+    /// Name the connection was opened with (empty for inbound).
+    pub addr_name: String,
+    /// Connection type.
+    pub conn_type: ConnectionType,
+    /// `-maxreceivebuffer` in bytes.
+    pub recv_flood_size: usize,
+    /// Prefer this peer for eviction (it is discouraged).
+    pub prefer_evict: bool,
+    /// Network message start.
+    pub magic: [u8; 4],
+    /// Network hash.
+    pub hash_kind: protocol::HashKind,
+    /// Largest payload accepted.
+    pub max_message_length: u32,
+    /// Connect time, seconds.
+    pub now_secs: i64,
+    /// Manual connection granted by the addnode semaphore, if any.
+    pub grant: Option<SemaphoreGrant>,
+}
+
+/// A peer connection. Port of `CNode` (net.h).
+pub struct CNode {
+    id: NodeId,
+    /// Peer address (Core's `addr`).
+    pub addr: CAddress,
+    /// Our side of the socket (Core's `addrBind`).
+    pub addr_bind: CService,
+    /// Name used to open the connection, or the address (Core's `m_addr_name`).
+    pub m_addr_name: String,
+    /// Destination string given to open the connection (Core's `m_dest`).
+    pub m_dest: String,
+    /// Connection type (Core's `m_conn_type`).
+    pub m_conn_type: ConnectionType,
+    /// Connect time in seconds (Core's `m_connected`).
+    pub m_connected: i64,
+    /// Keyed net group (Core's `nKeyedNetGroup`).
+    pub n_keyed_net_group: u64,
+    /// Nonce we sent in `version` (Core's `nLocalHostNonce`).
+    pub n_local_host_nonce: u64,
+    /// Discouraged at accept time (Core's `m_prefer_evict`).
+    pub m_prefer_evict: bool,
+    m_recv_flood_size: usize,
+
+    /// Core's `m_sock_mutex` / `m_sock`.
+    pub m_sock_mutex: Mutex<Option<TcpStream>>,
+    /// Core's `cs_vSend`.
+    pub cs_v_send: Mutex<SendState>,
+    /// Core's `cs_vRecv`.
+    pub cs_v_recv: Mutex<RecvState>,
+    /// Core's `m_msg_process_queue_mutex`.
+    pub m_msg_process_queue_mutex: Mutex<ProcessQueue>,
+    /// Core's `m_subver_mutex` / `cleanSubVer`.
+    pub m_subver_mutex: Mutex<String>,
+    /// Core's `m_addr_local_mutex` / `addrLocal`.
+    pub m_addr_local_mutex: Mutex<Option<CService>>,
+    /// The first reason this node was marked for disconnection.
+    pub m_disconnect_reason: Mutex<Option<DisconnectReason>>,
+    /// Outbound slot held by this connection (Core's `grantOutbound`).
+    pub grant_outbound: Mutex<Option<SemaphoreGrant>>,
+
+    /// Core's `fDisconnect`.
+    pub f_disconnect: AtomicBool,
+    /// Core's `fSuccessfullyConnected`.
+    pub f_successfully_connected: AtomicBool,
+    /// Core's `fPauseRecv`.
+    pub f_pause_recv: AtomicBool,
+    /// Core's `fPauseSend`.
+    pub f_pause_send: AtomicBool,
+    /// Core's `m_last_send` (seconds, 0 = never).
+    pub m_last_send: AtomicI64,
+    /// Core's `m_last_recv` (seconds, 0 = never).
+    pub m_last_recv: AtomicI64,
+    /// Core's `nVersion` (0 until `version` is processed).
+    pub n_version: AtomicI32,
+    /// Core's `m_greatest_common_version`.
+    pub m_greatest_common_version: AtomicI32,
+    /// Core's `m_last_ping_time` (microseconds).
+    pub m_last_ping_time: AtomicI64,
+    /// Core's `m_min_ping_time` (microseconds, `i64::MAX` = none yet).
+    pub m_min_ping_time: AtomicI64,
+    /// Core's `m_has_all_wanted_services`.
+    pub m_has_all_wanted_services: AtomicBool,
+    /// Core's `m_relays_txs` (here: the peer's relay flag).
+    pub m_relays_txs: AtomicBool,
+    /// Services the peer announced in `version`.
+    pub m_their_services: AtomicU64,
+    /// Last time (seconds) the peer sent a new `logos` payload the upper layer accepted
+    /// (eviction's stand-in for Core's `m_last_tx_time` / `m_last_block_time`).
+    pub m_last_logos_time: AtomicI64,
+    /// mio reported the socket readable and no read has hit `WouldBlock` since (net thread only).
+    pub readable: AtomicBool,
+}
+
+impl CNode {
+    /// Port of CNode::CNode (net.cpp).
+    pub fn new(init: CNodeInit, log_ips: bool) -> Self {
+        let addr_name = if init.addr_name.is_empty() {
+            init.addr.service.to_string_addr_port()
+        } else {
+            init.addr_name.clone()
+        };
+        let mut recv_map = BTreeMap::new();
+        for t in ALL_NET_MESSAGE_TYPES {
+            recv_map.insert((*t).to_string(), 0u64);
+        }
+        recv_map.insert(NET_MESSAGE_TYPE_OTHER.to_string(), 0u64);
+        if log_ips {
+            log::debug!(target: "net", "Added connection to {} peer={}", addr_name, init.id);
+        } else {
+            log::debug!(target: "net", "Added connection peer={}", init.id);
+        }
+        CNode {
+            id: init.id,
+            addr: init.addr,
+            addr_bind: init.addr_bind,
+            m_addr_name: addr_name,
+            m_dest: init.addr_name,
+            m_conn_type: init.conn_type,
+            m_connected: init.now_secs,
+            n_keyed_net_group: init.n_keyed_net_group,
+            n_local_host_nonce: init.n_local_host_nonce,
+            m_prefer_evict: init.prefer_evict,
+            m_recv_flood_size: init.recv_flood_size,
+            m_sock_mutex: Mutex::new(Some(init.sock)),
+            cs_v_send: Mutex::new(SendState {
+                v_send_msg: VecDeque::new(),
+                m_send_memusage: 0,
+                n_send_bytes: 0,
+                map_send_bytes_per_msg_type: BTreeMap::new(),
+                transport: V1Send::new(init.magic, init.hash_kind),
+                writable: true,
+            }),
+            cs_v_recv: Mutex::new(RecvState {
+                v_recv_msg: Vec::new(),
+                n_recv_bytes: 0,
+                map_recv_bytes_per_msg_type: recv_map,
+                transport: V1Recv::new(
+                    init.magic,
+                    init.hash_kind,
+                    init.max_message_length,
+                    init.id,
+                ),
+            }),
+            m_msg_process_queue_mutex: Mutex::new(ProcessQueue::default()),
+            m_subver_mutex: Mutex::new(String::new()),
+            m_addr_local_mutex: Mutex::new(None),
+            m_disconnect_reason: Mutex::new(None),
+            grant_outbound: Mutex::new(init.grant),
+            f_disconnect: AtomicBool::new(false),
+            f_successfully_connected: AtomicBool::new(false),
+            f_pause_recv: AtomicBool::new(false),
+            f_pause_send: AtomicBool::new(false),
+            m_last_send: AtomicI64::new(0),
+            m_last_recv: AtomicI64::new(0),
+            n_version: AtomicI32::new(0),
+            m_greatest_common_version: AtomicI32::new(protocol::version::INIT_PROTO_VERSION),
+            m_last_ping_time: AtomicI64::new(0),
+            m_min_ping_time: AtomicI64::new(i64::MAX),
+            m_has_all_wanted_services: AtomicBool::new(false),
+            m_relays_txs: AtomicBool::new(false),
+            m_their_services: AtomicU64::new(0),
+            m_last_logos_time: AtomicI64::new(0),
+            readable: AtomicBool::new(true),
+        }
+    }
+
+    /// Port of CNode::GetId (net.h).
+    pub fn get_id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Port of CNode::IsInboundConn (net.h).
+    pub fn is_inbound_conn(&self) -> bool {
+        self.m_conn_type == ConnectionType::Inbound
+    }
+
+    /// Port of CNode::IsManualConn (net.h).
+    pub fn is_manual_conn(&self) -> bool {
+        self.m_conn_type == ConnectionType::Manual
+    }
+
+    /// Port of CNode::IsFeelerConn (net.h).
+    pub fn is_feeler_conn(&self) -> bool {
+        self.m_conn_type == ConnectionType::Feeler
+    }
+
+    /// Port of CNode::IsAddrFetchConn (net.h).
+    pub fn is_addr_fetch_conn(&self) -> bool {
+        self.m_conn_type == ConnectionType::AddrFetch
+    }
+
+    /// Port of CNode::IsBlockOnlyConn (net.h).
+    pub fn is_block_only_conn(&self) -> bool {
+        self.m_conn_type == ConnectionType::BlockRelay
+    }
+
+    /// Port of CNode::IsFullOutboundConn (net.h).
+    pub fn is_full_outbound_conn(&self) -> bool {
+        self.m_conn_type == ConnectionType::OutboundFullRelay
+    }
+
+    /// Port of CNode::IsManualOrFullOutboundConn (net.h).
+    pub fn is_manual_or_full_outbound_conn(&self) -> bool {
+        matches!(
+            self.m_conn_type,
+            ConnectionType::OutboundFullRelay | ConnectionType::Manual
+        )
+    }
+
+    /// Port of CNode::ExpectServicesFromConn (net.h).
+    pub fn expect_services_from_conn(&self) -> bool {
+        matches!(
+            self.m_conn_type,
+            ConnectionType::OutboundFullRelay | ConnectionType::AddrFetch
+        )
+    }
+
+    /// Port of CNode::ConnectionTypeAsString (net.h).
+    pub fn connection_type_as_string(&self) -> &'static str {
+        crate::connection_type::conn_type_as_string(self.m_conn_type)
+    }
+
+    /// Port of CNode::GetCommonVersion (net.h).
+    pub fn get_common_version(&self) -> i32 {
+        self.m_greatest_common_version.load(Ordering::Relaxed)
+    }
+
+    /// Port of CNode::LogIP (net.cpp).
+    pub fn log_ip(&self, log_ips: bool) -> String {
+        if log_ips {
+            format!(" peeraddr={}", self.addr.service.to_string_addr_port())
+        } else {
+            String::new()
+        }
+    }
+
+    /// Port of CNode::DisconnectMsg (net.cpp).
+    pub fn disconnect_msg(&self, log_ips: bool) -> String {
+        format!("disconnecting peer={}{}", self.id, self.log_ip(log_ips))
+    }
+
+    /// Mark the node for disconnection (Core: `fDisconnect = true`), remembering the first
+    /// reason. Logging is the caller's: each Core site has its own line.
+    pub fn mark_disconnect(&self, reason: DisconnectReason) {
+        let mut r = self.m_disconnect_reason.lock();
+        if r.is_none() {
+            *r = Some(reason);
+        }
+        self.f_disconnect.store(true, Ordering::SeqCst);
+    }
+
+    /// `fDisconnect`.
+    pub fn is_disconnecting(&self) -> bool {
+        self.f_disconnect.load(Ordering::SeqCst)
+    }
+
+    /// The first disconnect reason recorded, if any.
+    pub fn disconnect_reason(&self) -> Option<DisconnectReason> {
+        self.m_disconnect_reason.lock().clone()
+    }
+
+    /// Port of CNode::CloseSocketDisconnect (net.cpp). Returns the socket so the caller can
+    /// deregister it from the poll.
+    pub fn close_socket_disconnect(&self, log_ips: bool) -> Option<TcpStream> {
+        self.f_disconnect.store(true, Ordering::SeqCst);
+        let sock = self.m_sock_mutex.lock().take();
+        if sock.is_some() {
+            log::debug!(target: "net", "Resetting socket for peer={}{}", self.id, self.log_ip(log_ips));
+        }
+        sock
+    }
+
+    /// Port of CNode::SetAddrLocal (net.cpp).
+    pub fn set_addr_local(&self, addr_local: CService) {
+        let mut a = self.m_addr_local_mutex.lock();
+        if a.is_none() {
+            *a = Some(addr_local);
+        }
+    }
+
+    /// Port of CNode::GetAddrLocal (net.cpp).
+    pub fn get_addr_local(&self) -> Option<CService> {
+        *self.m_addr_local_mutex.lock()
+    }
+
+    /// Port of CNode::PongReceived (net.h).
+    pub fn pong_received(&self, ping_time_micros: i64) {
+        self.m_last_ping_time
+            .store(ping_time_micros, Ordering::Relaxed);
+        self.m_min_ping_time
+            .fetch_min(ping_time_micros, Ordering::Relaxed);
+    }
+
+    /// Port of CNode::ReceiveMsgBytes (net.cpp). An error is a transport error: disconnect.
+    /// The `bool` in the `Ok` tells whether at least one message was completed.
+    pub fn receive_msg_bytes(
+        &self,
+        mut msg_bytes: &[u8],
+        now_micros: i64,
+    ) -> Result<bool, DisconnectReason> {
+        let mut complete = false;
+        let mut st = self.cs_v_recv.lock();
+        self.m_last_recv
+            .store(now_micros.div_euclid(1_000_000), Ordering::Relaxed);
+        st.n_recv_bytes += msg_bytes.len() as u64;
+        while !msg_bytes.is_empty() {
+            st.transport.received_bytes(&mut msg_bytes)?;
+            if st.transport.received_message_complete() {
+                let (msg, reject) = st.transport.get_received_message(now_micros);
+                if reject {
+                    if let Some(v) = st
+                        .map_recv_bytes_per_msg_type
+                        .get_mut(NET_MESSAGE_TYPE_OTHER)
+                    {
+                        *v += u64::from(msg.m_raw_message_size);
+                    }
+                    continue;
+                }
+                let key = if st.map_recv_bytes_per_msg_type.contains_key(&msg.m_type) {
+                    msg.m_type.clone()
+                } else {
+                    NET_MESSAGE_TYPE_OTHER.to_string()
+                };
+                if let Some(v) = st.map_recv_bytes_per_msg_type.get_mut(&key) {
+                    *v += u64::from(msg.m_raw_message_size);
+                }
+                st.v_recv_msg.push(msg);
+                complete = true;
+            }
+        }
+        Ok(complete)
+    }
+
+    /// Read from `sock` straight into the payload buffer of a large message being received,
+    /// when there is one (the zero-copy half of CNode::ReceiveMsgBytes). `None`: no such
+    /// message, use the normal path. `Some(Ok(n))` with `n > 0` bytes absorbed; whether a
+    /// message completed is in the `bool`.
+    pub fn receive_payload_direct<S>(
+        &self,
+        sock: &mut S,
+        now_micros: i64,
+    ) -> Option<std::io::Result<(usize, bool)>>
+    where
+        S: std::io::Read,
+    {
+        let mut st = self.cs_v_recv.lock();
+        let buf = st.transport.payload_read_buffer(64 * 1024)?;
+        let n = match sock.read(buf) {
+            Ok(0) => return Some(Ok((0, false))),
+            Ok(n) => n,
+            Err(e) => return Some(Err(e)),
+        };
+        st.transport.commit_payload_read(n);
+        self.m_last_recv
+            .store(now_micros.div_euclid(1_000_000), Ordering::Relaxed);
+        st.n_recv_bytes += n as u64;
+        let mut complete = false;
+        if st.transport.received_message_complete() {
+            let (msg, reject) = st.transport.get_received_message(now_micros);
+            let key = if reject || !st.map_recv_bytes_per_msg_type.contains_key(&msg.m_type) {
+                NET_MESSAGE_TYPE_OTHER.to_string()
+            } else {
+                msg.m_type.clone()
+            };
+            if let Some(v) = st.map_recv_bytes_per_msg_type.get_mut(&key) {
+                *v += u64::from(msg.m_raw_message_size);
+            }
+            if !reject {
+                st.v_recv_msg.push(msg);
+                complete = true;
+            }
+        }
+        Some(Ok((n, complete)))
+    }
+
+    /// Port of CNode::MarkReceivedMsgsForProcessing (net.cpp).
+    pub fn mark_received_msgs_for_processing(&self) {
+        let msgs: Vec<CNetMessage> = std::mem::take(&mut self.cs_v_recv.lock().v_recv_msg);
+        let n_size_added: usize = msgs.iter().map(|m| m.get_memory_usage()).sum();
+        let mut q = self.m_msg_process_queue_mutex.lock();
+        q.queue.extend(msgs);
+        q.size += n_size_added;
+        self.f_pause_recv
+            .store(q.size > self.m_recv_flood_size, Ordering::SeqCst);
+    }
+
+    /// Port of CNode::PollMessage (net.cpp): one message and whether more are queued.
+    /// The third value tells whether this poll lifted `fPauseRecv`.
+    pub fn poll_message(&self) -> Option<(CNetMessage, bool, bool)> {
+        let mut q = self.m_msg_process_queue_mutex.lock();
+        let msg = q.queue.pop_front()?;
+        q.size -= msg.get_memory_usage();
+        let was_paused = self.f_pause_recv.load(Ordering::SeqCst);
+        let pause = q.size > self.m_recv_flood_size;
+        self.f_pause_recv.store(pause, Ordering::SeqCst);
+        let more = !q.queue.is_empty();
+        Some((msg, more, was_paused && !pause))
+    }
+
+    /// Port of CNode::AccountForSentBytes (net.h).
+    pub fn account_for_sent_bytes(st: &mut SendState, msg_type: &str, sent_bytes: usize) {
+        *st.map_send_bytes_per_msg_type
+            .entry(msg_type.to_string())
+            .or_insert(0) += sent_bytes as u64;
+    }
+
+    /// Services the peer announced.
+    pub fn their_services(&self) -> ServiceFlags {
+        ServiceFlags(self.m_their_services.load(Ordering::Relaxed))
+    }
+}
