@@ -95,18 +95,18 @@ pub struct AddrDbError {
 }
 
 impl AddrDbError {
-    /// An error about no particular file.
+    /// Not in Core: an error about no particular file.
     pub fn new(kind: AddrDbErrorKind) -> Self {
         AddrDbError { file: None, kind }
     }
 
-    /// Attach the file or database name.
+    /// Not in Core: attach the file or database name.
     pub fn in_file(mut self, name: impl Into<String>) -> Self {
         self.file = Some(name.into());
         self
     }
 
-    /// Whether this is Core's `InvalidAddrManVersionError` (the caller moves the file aside and
+    /// Not in Core: whether this is Core's `InvalidAddrManVersionError` (the caller moves the file aside and
     /// starts afresh, as `LoadAddrman` does).
     pub fn is_incompatible_version(&self) -> bool {
         matches!(self.kind, AddrDbErrorKind::IncompatibleVersion { .. })
@@ -181,7 +181,7 @@ pub fn deserialize_db(
     Ok(())
 }
 
-/// peers.dat bytes into `addrman` (empty), checksum verified with the addrman's hash kind.
+/// Port of DeserializeDB (addrdb.cpp): peers.dat bytes into `addrman` (empty), checksum verified with the addrman's hash kind.
 pub fn read_peers_dat(
     addrman: &AddrMan,
     data: &[u8],

@@ -56,7 +56,7 @@ impl AddrMan {
         )
     }
 
-    /// A non-deterministic addrman whose RNG is keyed with `seed` (reproducible runs: fuzzing,
+    /// Not in Core: A non-deterministic addrman whose RNG is keyed with `seed` (reproducible runs: fuzzing,
     /// simulations); `nKey` is drawn from that RNG as in Core's non-deterministic mode.
     pub fn new_with_seed(
         netgroupman: NetGroupManager,
@@ -94,23 +94,23 @@ impl AddrMan {
         }
     }
 
-    /// Use `clock` for every "now" addrman needs (Core's `Now<NodeSeconds>()`).
+    /// Not in Core: use `clock` for every "now" addrman needs (Core's `Now<NodeSeconds>()`).
     pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
         self.set_clock(clock);
         self
     }
 
-    /// Replace the time source.
+    /// Not in Core: replace the time source.
     pub fn set_clock(&self, clock: Arc<dyn Clock>) {
         self.cs.lock().clock = clock;
     }
 
-    /// The current time as addrman sees it.
+    /// Not in Core: the current time as addrman sees it.
     pub fn now(&self) -> i64 {
         self.cs.lock().clock.now()
     }
 
-    /// Allow or forbid the internal renumbering of entry ids (on by default; it has no
+    /// Not in Core: allow or forbid the internal renumbering of entry ids (on by default; it has no
     /// observable effect, which tests check by switching it off).
     #[doc(hidden)]
     pub fn set_id_compaction(&self, on: bool, slack: usize) {
@@ -119,17 +119,17 @@ impl AddrMan {
         cs.compact_slack = slack;
     }
 
-    /// The network hash used for bucketing and the peers.dat checksum.
+    /// Not in Core: the network hash used for bucketing and the peers.dat checksum.
     pub fn hash_kind(&self) -> HashKind {
         self.cs.lock().hash
     }
 
-    /// The secret bucketing key (`nKey`, uint256 byte order).
+    /// Not in Core: the secret bucketing key (`nKey`, uint256 byte order).
     pub fn key(&self) -> AddrManKey {
         self.cs.lock().key()
     }
 
-    /// The netgroup manager used for grouping.
+    /// Not in Core: the netgroup manager used for grouping.
     pub fn netgroupman(&self) -> Arc<NetGroupManager> {
         self.cs.lock().m_netgroupman.clone()
     }
@@ -266,7 +266,7 @@ impl AddrMan {
         self.cs.lock().serialize(w)
     }
 
-    /// The complete peers.dat bytes (message start, addrman, checksum), written to `w`.
+    /// Port of AddrMan::Serialize with SerializeFileDB (addrman.cpp, addrdb.cpp): the complete peers.dat bytes (message start, addrman, checksum), written to `w`.
     pub fn serialize<W: Write + ?Sized>(
         &self,
         w: &mut W,
@@ -291,7 +291,7 @@ impl AddrMan {
         Ok(())
     }
 
-    /// A new addrman loaded from complete peers.dat bytes (message start, data, checksum).
+    /// Port of AddrMan::Unserialize with DeserializeDB (addrman.cpp, addrdb.cpp): A new addrman loaded from complete peers.dat bytes (message start, data, checksum).
     pub fn deserialize(
         bytes: &[u8],
         message_start: [u8; 4],

@@ -54,22 +54,22 @@ pub enum UniValue {
 }
 
 impl UniValue {
-    /// An empty object.
+    /// Not in Core: an empty object.
     pub fn object() -> Self {
         UniValue::Obj(Vec::new())
     }
 
-    /// A signed integer.
+    /// Not in Core: A signed integer.
     pub fn int(v: i64) -> Self {
         UniValue::Num(v.to_string())
     }
 
-    /// An unsigned integer.
+    /// Not in Core: an unsigned integer.
     pub fn uint(v: u64) -> Self {
         UniValue::Num(v.to_string())
     }
 
-    /// A string.
+    /// Not in Core: A string.
     pub fn str(v: impl Into<String>) -> Self {
         UniValue::Str(v.into())
     }
@@ -160,7 +160,7 @@ impl UniValue {
         }
     }
 
-    /// The same value as a `serde_json::Value` (object key order is not kept there), for
+    /// Not in Core: the same value as a `serde_json::Value` (object key order is not kept there), for
     /// comparisons.
     pub fn to_serde(&self) -> Value {
         match self {
@@ -444,7 +444,7 @@ impl JsonFileBanDb {
         }
     }
 
-    /// The `.json` file this reads and writes.
+    /// Not in Core: the `.json` file this reads and writes.
     pub fn json_path(&self) -> &Path {
         &self.m_banlist_json
     }

@@ -113,7 +113,7 @@ pub enum BanDbError {
 }
 
 impl BanDbError {
-    /// Whether the stored value exists but cannot be used (so it should be moved aside).
+    /// Not in Core: whether the stored value exists but cannot be used (so it should be moved aside).
     pub fn is_corrupt(&self) -> bool {
         matches!(
             self,
@@ -160,19 +160,19 @@ pub struct MemoryBanDb {
 }
 
 impl MemoryBanDb {
-    /// An empty in-memory store (reads give `NotFound` until the first write).
+    /// Not in Core: an empty in-memory store (reads give `NotFound` until the first write).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// An in-memory store already holding `banmap`.
+    /// Not in Core: an in-memory store already holding `banmap`.
     pub fn with(banmap: BanMap) -> Self {
         MemoryBanDb {
             stored: Mutex::new(Some(banmap)),
         }
     }
 
-    /// The ban list last written, if any.
+    /// Not in Core: the ban list last written, if any.
     pub fn stored(&self) -> Option<BanMap> {
         self.stored.lock().clone()
     }
@@ -463,12 +463,12 @@ impl BanMan {
         state.m_banned.clone()
     }
 
-    /// The current time as this ban manager sees it (Core's `GetTime()`).
+    /// Not in Core: the current time as this ban manager sees it (Core's `GetTime()`).
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
 
-    /// Whether the bans changed since the last successful dump (Core's `m_is_dirty`).
+    /// Port of BanMan::m_is_dirty (banman.h): whether the bans changed since the last successful dump (Core's `m_is_dirty`).
     pub fn is_dirty(&self) -> bool {
         self.m_banned_mutex.lock().m_is_dirty
     }

@@ -168,12 +168,12 @@ impl CRollingBloomFilter {
         self.data.iter_mut().for_each(|w| *w = 0);
     }
 
-    /// Number of hash functions (`nHashFuncs`), for tests and diagnostics.
+    /// Not in Core: number of hash functions (`nHashFuncs`), for tests and diagnostics.
     pub fn hash_funcs(&self) -> u32 {
         self.n_hash_funcs
     }
 
-    /// Number of `u64` words backing the filter (`data.size()`), for tests and diagnostics.
+    /// Not in Core: number of `u64` words backing the filter (`data.size()`), for tests and diagnostics.
     pub fn data_words(&self) -> usize {
         self.data.len()
     }

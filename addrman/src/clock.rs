@@ -33,24 +33,24 @@ pub struct MockClock {
 }
 
 impl MockClock {
-    /// A mock clock standing at `now` seconds.
+    /// Not in Core: A mock clock standing at `now` seconds.
     pub fn new(now: i64) -> Self {
         MockClock {
             now: AtomicI64::new(now),
         }
     }
 
-    /// A mock clock standing at `now`, already wrapped for sharing.
+    /// Not in Core: A mock clock standing at `now`, already wrapped for sharing.
     pub fn shared(now: i64) -> Arc<Self> {
         Arc::new(Self::new(now))
     }
 
-    /// Set the current time.
+    /// Not in Core: set the current time.
     pub fn set(&self, now: i64) {
         self.now.store(now, Ordering::SeqCst);
     }
 
-    /// Move the clock forward (or backward, with a negative `secs`).
+    /// Not in Core: move the clock forward (or backward, with a negative `secs`).
     pub fn advance(&self, secs: i64) {
         self.now.fetch_add(secs, Ordering::SeqCst);
     }

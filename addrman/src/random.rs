@@ -156,7 +156,7 @@ impl FastRandomContext {
     }
 }
 
-/// 32 bytes of seed material from the operating system, for non-deterministic contexts.
+/// Not in Core: 32 bytes of seed material from the operating system, for non-deterministic contexts.
 ///
 /// Core seeds `FastRandomContext` from its global RNG (`GetRandHash`). This crate has no global
 /// RNG; the standard library's `RandomState` is keyed from the OS random source once per thread

@@ -110,7 +110,7 @@ pub enum LoadError {
 }
 
 impl LoadError {
-    /// The peers.dat error, if the data was at fault.
+    /// Not in Core: the peers.dat error, if the data was at fault.
     pub fn addrdb_error(&self) -> Option<&AddrDbError> {
         match self {
             LoadError::Corrupt(e) => Some(e),
@@ -155,7 +155,7 @@ pub struct AddrManOptions<'a> {
 }
 
 impl<'a> AddrManOptions<'a> {
-    /// Options for `params` with Core's defaults (not deterministic, no consistency checks).
+    /// Not in Core: options for `params` with Core's defaults (not deterministic, no consistency checks).
     pub fn new(params: &'a NetworkParams) -> Self {
         AddrManOptions {
             params,
@@ -174,7 +174,7 @@ impl<'a> AddrManOptions<'a> {
     }
 }
 
-/// Parse complete peers.dat bytes into a new address manager; errors carry `name`.
+/// Not in Core: parse complete peers.dat bytes into a new address manager; errors carry `name`.
 pub fn addrman_from_bytes(
     bytes: &[u8],
     netgroupman: NetGroupManager,
@@ -203,12 +203,12 @@ impl fmt::Debug for Store {
 }
 
 impl Store {
-    /// Open (creating if needed) the standalone store `<datadir>/p2p.lmdb`.
+    /// Not in Core: open (creating if needed) the standalone store `<datadir>/p2p.lmdb`.
     pub fn open(datadir: &Path) -> Result<Store, StoreError> {
         Self::open_env_dir(&datadir.join(P2P_LMDB_DIR))
     }
 
-    /// Open (creating if needed) an LMDB environment directory `dir` itself as a store.
+    /// Not in Core: open (creating if needed) an LMDB environment directory `dir` itself as a store.
     pub fn open_env_dir(dir: &Path) -> Result<Store, StoreError> {
         let name = dir.display().to_string();
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io {
@@ -236,13 +236,13 @@ impl Store {
         })
     }
 
-    /// A store inside an environment the embedding host opened (the Logos node already uses
+    /// Not in Core: A store inside an environment the embedding host opened (the Logos node already uses
     /// LMDB): values are kept under this module's keys in `db`.
     pub fn from_env(env: Arc<Environment>, db: Database) -> Store {
         Self::from_env_named(env, db, "host LMDB environment")
     }
 
-    /// As [`Store::from_env`], with the name error messages use for the store.
+    /// Not in Core: as [`Store::from_env`], with the name error messages use for the store.
     pub fn from_env_named(env: Arc<Environment>, db: Database, name: impl Into<String>) -> Store {
         Store {
             env,
@@ -252,23 +252,23 @@ impl Store {
         }
     }
 
-    /// Use `clock` for the times in moved-aside keys.
+    /// Not in Core: use `clock` for the times in moved-aside keys.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
         self.clock = clock;
         self
     }
 
-    /// The store's name in messages (its directory, or the host's name for it).
+    /// Not in Core: the store's name in messages (its directory, or the host's name for it).
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// The LMDB environment.
+    /// Not in Core: the LMDB environment.
     pub fn env(&self) -> &Arc<Environment> {
         &self.env
     }
 
-    /// The LMDB database holding the values.
+    /// Not in Core: the LMDB database holding the values.
     pub fn database(&self) -> Database {
         self.db
     }
@@ -281,12 +281,12 @@ impl Store {
         }
     }
 
-    /// How a value of this store is named in errors: `peers.dat in LMDB store <dir>`.
+    /// Not in Core: how a value of this store is named in errors: `peers.dat in LMDB store <dir>`.
     pub fn value_name(&self, key: &str) -> String {
         format!("{key} in LMDB store {}", self.name)
     }
 
-    /// The value of `key`, if any (one read transaction).
+    /// Not in Core: the value of `key`, if any (one read transaction).
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self
             .env
@@ -301,13 +301,13 @@ impl Store {
         Ok(value)
     }
 
-    /// Replace the value of `key` in one write transaction: either the whole new value is
+    /// Not in Core: replace the value of `key` in one write transaction: either the whole new value is
     /// committed or the old one stays.
     pub fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.put_with(key, value, || Ok(()))
     }
 
-    /// [`Store::put`] with `before_commit` run after the value is written into the transaction
+    /// Not in Core: [`Store::put`] with `before_commit` run after the value is written into the transaction
     /// and before the commit; an error from it aborts the transaction (the old value stays).
     /// Tests use it to interrupt a dump (error, or a process abort) at the worst moment.
     pub fn put_with(
@@ -330,7 +330,7 @@ impl Store {
             .map_err(|e| self.lmdb_err(&format!("committing {key}"), e))
     }
 
-    /// All keys of the store, in LMDB order.
+    /// Not in Core: all keys of the store, in LMDB order.
     pub fn keys(&self) -> Result<Vec<String>, StoreError> {
         use lmdb::Cursor;
         let txn = self
@@ -350,7 +350,7 @@ impl Store {
         Ok(keys)
     }
 
-    /// Move the value of `key` aside to `new_key` (replacing any value there) in one write
+    /// Not in Core: move the value of `key` aside to `new_key` (replacing any value there) in one write
     /// transaction, so that `key` reads as absent and the caller starts empty. Core renames a
     /// bad file the same way. Returns false if `key` held nothing.
     pub fn rename(&self, key: &str, new_key: &str) -> Result<bool, StoreError> {
@@ -372,7 +372,7 @@ impl Store {
         Ok(true)
     }
 
-    /// Move a bad value aside to `<key>.corrupt-<now>` (a free name: `-1`, `-2`, … appended if
+    /// Not in Core: move a bad value aside to `<key>.corrupt-<now>` (a free name: `-1`, `-2`, … appended if
     /// taken) so that the next load starts empty; returns the new key, or `None` if `key` held
     /// nothing. The moved value stays in the store for inspection or export.
     pub fn move_aside(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -406,7 +406,7 @@ impl Store {
         self.put(PEERS_KEY, &bytes)
     }
 
-    /// The stored address database, checked strictly: `Ok(None)` if there is none, and every
+    /// Not in Core: the stored address database, checked strictly: `Ok(None)` if there is none, and every
     /// problem — including a newer format — is an error naming the value and the store.
     pub fn read_addrman(
         &self,
@@ -469,7 +469,7 @@ impl Store {
         }
     }
 
-    /// [`Store::load_addrman`], and if the stored value is corrupt: log the error, move the
+    /// Port of LoadAddrman (addrdb.cpp), changed: [`Store::load_addrman`], and if the stored value is corrupt: log the error, move the
     /// value aside ([`Store::move_aside`]) and start with a new empty addrman. Returns the error
     /// that was recovered from, if any, so the node can tell the user.
     pub fn load_addrman_or_move_aside(
@@ -515,7 +515,7 @@ impl Store {
         read_banlist_json(text, &name)
     }
 
-    /// Import a bitcoind `peers.dat` file: checked with `opts` (errors name the file), then
+    /// Not in Core: import a bitcoind `peers.dat` file: checked with `opts` (errors name the file), then
     /// stored unchanged. Returns the number of addresses.
     pub fn import_peers_dat(
         &self,
@@ -539,7 +539,7 @@ impl Store {
         Ok(addrman.size(None, None))
     }
 
-    /// Export the stored address database to a `peers.dat` file bitcoind can read (checked with
+    /// Not in Core: export the stored address database to a `peers.dat` file bitcoind can read (checked with
     /// `opts` first, written through a temporary file renamed over `path`). Returns the number
     /// of addresses.
     pub fn export_peers_dat(
@@ -562,7 +562,7 @@ impl Store {
         Ok(addrman.size(None, None))
     }
 
-    /// Import a bitcoind `banlist.json` file: checked (errors name the file), then stored
+    /// Not in Core: import a bitcoind `banlist.json` file: checked (errors name the file), then stored
     /// unchanged. Returns what was read.
     pub fn import_banlist_json(&self, path: &Path) -> Result<ParsedBanMap, BanDbError> {
         let name = path.display().to_string();
@@ -582,7 +582,7 @@ impl Store {
         Ok(parsed)
     }
 
-    /// Export the stored ban list to a `banlist.json` file bitcoind can read (checked first).
+    /// Not in Core: export the stored ban list to a `banlist.json` file bitcoind can read (checked first).
     pub fn export_banlist_json(&self, path: &Path) -> Result<ParsedBanMap, BanDbError> {
         let parsed = self.load_banlist()?;
         let bytes = self
@@ -734,7 +734,7 @@ pub fn getrawaddrman(addrman: &AddrMan) -> UniValue {
     ret
 }
 
-/// Move a bad file aside to `<path>.bak` (as Core renames an incompatible `peers.dat`), so that
+/// Port of the peers.dat backup in LoadAddrman (addrdb.cpp): move a bad file aside to `<path>.bak` (as Core renames an incompatible `peers.dat`), so that
 /// the caller starts empty. Returns the new path.
 pub fn move_file_aside(path: &Path) -> Result<PathBuf, StoreError> {
     let mut bak = path.as_os_str().to_os_string();

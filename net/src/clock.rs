@@ -38,27 +38,27 @@ pub struct MockClock {
 }
 
 impl MockClock {
-    /// A mock clock set to `secs` seconds since the epoch.
+    /// Not in Core: A mock clock set to `secs` seconds since the epoch.
     pub fn new(secs: i64) -> Self {
         MockClock {
             micros: AtomicI64::new(secs.saturating_mul(1_000_000)),
         }
     }
-    /// Set the time, in seconds.
+    /// Not in Core: set the time, in seconds.
     pub fn set(&self, secs: i64) {
         self.micros
             .store(secs.saturating_mul(1_000_000), Ordering::SeqCst);
     }
-    /// Set the time, in microseconds.
+    /// Not in Core: set the time, in microseconds.
     pub fn set_micros(&self, micros: i64) {
         self.micros.store(micros, Ordering::SeqCst);
     }
-    /// Move the time forward by `secs` seconds.
+    /// Not in Core: move the time forward by `secs` seconds.
     pub fn advance(&self, secs: i64) {
         self.micros
             .fetch_add(secs.saturating_mul(1_000_000), Ordering::SeqCst);
     }
-    /// Move the time forward by `micros` microseconds.
+    /// Not in Core: move the time forward by `micros` microseconds.
     pub fn advance_micros(&self, micros: i64) {
         self.micros.fetch_add(micros, Ordering::SeqCst);
     }

@@ -56,7 +56,7 @@ pub struct LoopbackOnly<C: Connector> {
 }
 
 impl<C: Connector> LoopbackOnly<C> {
-    /// Wrap `inner`.
+    /// Not in Core: wrap `inner`.
     pub fn new(inner: C) -> Self {
         LoopbackOnly { inner }
     }

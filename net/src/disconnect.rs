@@ -215,7 +215,7 @@ pub enum DisconnectReason {
 }
 
 impl DisconnectReason {
-    /// Core's log line for this site, or `None` where Core logs nothing.
+    /// Not in Core: core's log line for this site, or `None` where Core logs nothing.
     ///
     /// `id` is the peer's id, `peeraddr` its `addr:port` when IPs are logged (`-logips`).
     pub fn log_text(&self, id: NodeId, peeraddr: Option<&str>) -> Option<String> {
@@ -320,7 +320,7 @@ impl DisconnectReason {
         Some(text)
     }
 
-    /// Level of Core's log line: `LogPrintf` (unconditional) is `Info`, `LogDebug(BCLog::NET,
+    /// Not in Core: level of Core's log line: `LogPrintf` (unconditional) is `Info`, `LogDebug(BCLog::NET,
     /// ...)` is `Debug` in the `net` category.
     pub fn log_level(&self) -> log::Level {
         use DisconnectReason::*;
@@ -330,14 +330,14 @@ impl DisconnectReason {
         }
     }
 
-    /// Emit Core's log line for this reason (target `net`), if Core has one.
+    /// Not in Core: emit Core's log line for this reason (target `net`), if Core has one.
     pub fn log(&self, id: NodeId, peeraddr: Option<&str>) {
         if let Some(text) = self.log_text(id, peeraddr) {
             log::log!(target: "net", self.log_level(), "{text}");
         }
     }
 
-    /// The Core function holding this site, as `file::Class::Function`.
+    /// Not in Core: the Core function holding this site, as `file::Class::Function`.
     pub fn core_site(&self) -> &'static str {
         use DisconnectReason::*;
         match self {
@@ -380,7 +380,7 @@ impl DisconnectReason {
         }
     }
 
-    /// The connection was never set up (refused inbound, or outbound not dialled).
+    /// Not in Core: the connection was never set up (refused inbound, or outbound not dialled).
     pub fn is_refusal(&self) -> bool {
         use DisconnectReason::*;
         matches!(
@@ -396,7 +396,7 @@ impl DisconnectReason {
         )
     }
 
-    /// The peer's address is also discouraged (ban manager), not only disconnected.
+    /// Not in Core: the peer's address is also discouraged (ban manager), not only disconnected.
     pub fn discourages(&self) -> bool {
         matches!(self, DisconnectReason::Discouraged)
     }

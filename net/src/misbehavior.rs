@@ -38,7 +38,7 @@ pub enum Misbehavior {
 }
 
 impl Misbehavior {
-    /// Core's message text for the `Misbehaving` log line, e.g. `addr message size = 1001`.
+    /// Not in Core: core's message text for the `Misbehaving` log line, e.g. `addr message size = 1001`.
     pub fn message(&self) -> String {
         match self {
             Misbehavior::OversizedAddr { msg_type, size } => {
@@ -55,7 +55,7 @@ impl fmt::Display for Misbehavior {
     }
 }
 
-/// The `addr`/`addrv2` size rule of `ProcessMessage`: `Some` when `size` exceeds
+/// Port of the addr size check in PeerManagerImpl::ProcessMessage (net_processing.cpp): the `addr`/`addrv2` size rule of `ProcessMessage`: `Some` when `size` exceeds
 /// [`MAX_ADDR_TO_SEND`].
 pub fn check_addr_message_size(msg_type: &str, size: usize) -> Option<Misbehavior> {
     //DMITRY: addr/addrv2 with more than MAX_ADDR_TO_SEND (1000) entries marks the peer for discouragement; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("addr"/"addrv2"); kept: address relay is part of the overlay, the limit bounds our work.
@@ -73,12 +73,12 @@ pub struct MisbehaviorState {
 }
 
 impl MisbehaviorState {
-    /// A well-behaved peer.
+    /// Not in Core: A well-behaved peer.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The peer is marked for discouragement.
+    /// Not in Core: the peer is marked for discouragement.
     pub fn should_discourage(&self) -> bool {
         self.m_should_discourage
     }
@@ -130,7 +130,7 @@ pub enum PunishAction {
 }
 
 impl PunishAction {
-    /// Core's return value: the peer was disconnected.
+    /// Not in Core: core's return value: the peer was disconnected.
     pub fn disconnects(&self) -> bool {
         matches!(
             self,
@@ -138,12 +138,12 @@ impl PunishAction {
         )
     }
 
-    /// The address goes to the ban manager's discouragement filter.
+    /// Not in Core: the address goes to the ban manager's discouragement filter.
     pub fn discourages(&self) -> bool {
         matches!(self, PunishAction::DisconnectAndDiscourage)
     }
 
-    /// The typed reason to record on the node, for the disconnecting actions.
+    /// Not in Core: the typed reason to record on the node, for the disconnecting actions.
     pub fn disconnect_reason(&self) -> Option<DisconnectReason> {
         match self {
             PunishAction::DisconnectOnly { inbound_onion } => {
@@ -156,7 +156,7 @@ impl PunishAction {
         }
     }
 
-    /// Core's log line, `None` when Core logs nothing.
+    /// Not in Core: core's log line, `None` when Core logs nothing.
     pub fn log_text(&self, peer_id: NodeId) -> Option<String> {
         match self {
             PunishAction::NotMarked => None,
@@ -172,7 +172,7 @@ impl PunishAction {
         }
     }
 
-    /// Level of Core's line: the two "not punishing" warnings are `LogPrintf` (unconditional,
+    /// Not in Core: level of Core's line: the two "not punishing" warnings are `LogPrintf` (unconditional,
     /// `Info`), the disconnecting ones `LogDebug(BCLog::NET, ...)`.
     pub fn log_level(&self) -> log::Level {
         match self {

@@ -360,7 +360,7 @@ impl CNode {
         format!("disconnecting peer={}{}", self.id, self.log_ip(log_ips))
     }
 
-    /// Mark the node for disconnection (Core: `fDisconnect = true`), remembering the first
+    /// Port of CNode::fDisconnect (net.h), set: mark the node for disconnection (Core: `fDisconnect = true`), remembering the first
     /// reason. Logging is the caller's: each Core site has its own line.
     pub fn mark_disconnect(&self, reason: DisconnectReason) {
         let mut r = self.m_disconnect_reason.lock();
@@ -370,12 +370,12 @@ impl CNode {
         self.f_disconnect.store(true, Ordering::SeqCst);
     }
 
-    /// `fDisconnect`.
+    /// Port of CNode::fDisconnect (net.h), read: `fDisconnect`.
     pub fn is_disconnecting(&self) -> bool {
         self.f_disconnect.load(Ordering::SeqCst)
     }
 
-    /// The first disconnect reason recorded, if any.
+    /// Not in Core: the first disconnect reason recorded, if any.
     pub fn disconnect_reason(&self) -> Option<DisconnectReason> {
         self.m_disconnect_reason.lock().clone()
     }
@@ -452,7 +452,7 @@ impl CNode {
         Ok(complete)
     }
 
-    /// Read from `sock` straight into the payload buffer of a large message being received,
+    /// Not in Core: read from `sock` straight into the payload buffer of a large message being received,
     /// when there is one (the zero-copy half of CNode::ReceiveMsgBytes). `None`: no such
     /// message, use the normal path. `Some(Ok(n))` with `n > 0` bytes absorbed; whether a
     /// message completed is in the `bool`.
@@ -525,7 +525,7 @@ impl CNode {
             .or_insert(0) += sent_bytes as u64;
     }
 
-    /// Services the peer announced.
+    /// Not in Core: services the peer announced.
     pub fn their_services(&self) -> ServiceFlags {
         ServiceFlags(self.m_their_services.load(Ordering::Relaxed))
     }

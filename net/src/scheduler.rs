@@ -31,7 +31,7 @@ pub struct CScheduler {
 }
 
 impl CScheduler {
-    /// An empty scheduler reading time from `clock`.
+    /// Not in Core: an empty scheduler reading time from `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         CScheduler {
             clock,
@@ -55,17 +55,17 @@ impl CScheduler {
         self.cv.notify_all();
     }
 
-    /// Number of scheduled tasks.
+    /// Not in Core: number of scheduled tasks.
     pub fn len(&self) -> usize {
         self.tasks.lock().len()
     }
 
-    /// Whether no task is scheduled.
+    /// Not in Core: whether no task is scheduled.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Run every task whose time has come (one pass). Returns how many ran.
+    /// Not in Core: run every task whose time has come (one pass). Returns how many ran.
     pub fn run_due(&self) -> usize {
         let now = self.clock.now_micros();
         let mut ran = 0;
@@ -103,7 +103,7 @@ impl CScheduler {
         self.cv.notify_all();
     }
 
-    /// Wake the thread so it re-reads the clock now.
+    /// Not in Core: wake the thread so it re-reads the clock now.
     pub fn wake(&self) {
         self.cv.notify_all();
     }

@@ -14,7 +14,7 @@ pub struct CountingSemaphore {
 }
 
 impl CountingSemaphore {
-    /// A semaphore holding `n` slots.
+    /// Port of CSemaphore::CSemaphore (semaphore.h): A semaphore holding `n` slots.
     pub fn new(n: i64) -> Arc<Self> {
         Arc::new(CountingSemaphore {
             count: Mutex::new(n),
@@ -22,7 +22,7 @@ impl CountingSemaphore {
         })
     }
 
-    /// Take a slot without waiting; `None` if none is free.
+    /// Port of CSemaphoreGrant::TryAcquire (semaphore.h): take a slot without waiting; `None` if none is free.
     pub fn try_acquire(self: &Arc<Self>) -> Option<SemaphoreGrant> {
         let mut c = self.count.lock();
         if *c > 0 {
@@ -33,7 +33,7 @@ impl CountingSemaphore {
         }
     }
 
-    /// Take a slot, waiting at most `timeout`.
+    /// Port of CSemaphore::wait (semaphore.h), bounded: take a slot, waiting at most `timeout`.
     pub fn acquire_timeout(self: &Arc<Self>, timeout: Duration) -> Option<SemaphoreGrant> {
         let mut c = self.count.lock();
         if *c <= 0 {
@@ -47,13 +47,13 @@ impl CountingSemaphore {
         }
     }
 
-    /// Return a slot (also used by `Interrupt` to wake waiters).
+    /// Port of CSemaphore::post (semaphore.h): return a slot (also used by `Interrupt` to wake waiters).
     pub fn release(&self) {
         *self.count.lock() += 1;
         self.cv.notify_one();
     }
 
-    /// Free slots right now.
+    /// Not in Core: free slots right now.
     pub fn available(&self) -> i64 {
         *self.count.lock()
     }

@@ -61,7 +61,7 @@ pub struct NodeActivity {
 }
 
 impl NodeActivity {
-    /// A connection made at `now_secs`: nothing sent or received yet.
+    /// Not in Core: A connection made at `now_secs`: nothing sent or received yet.
     pub fn new(now_secs: i64) -> Self {
         NodeActivity {
             m_connected: now_secs,
@@ -112,7 +112,7 @@ pub fn inactivity_check(
     None
 }
 
-/// The earliest time, in seconds, at which [`inactivity_check`] can answer differently than it
+/// Not in Core: the earliest time, in seconds, at which [`inactivity_check`] can answer differently than it
 /// does at `now_secs`, assuming no traffic in between: the socket handler need not wake for
 /// timeouts before then (quinn-style timer). `None` when a check already fires at `now_secs`.
 pub fn next_inactivity_deadline(
@@ -163,7 +163,7 @@ pub enum PongProblem {
 }
 
 impl PongProblem {
-    /// Core's text for the problem.
+    /// Not in Core: core's text for the problem.
     pub fn as_str(self) -> &'static str {
         match self {
             PongProblem::TimingMishap => "Timing mishap",
@@ -193,7 +193,7 @@ pub struct PongOutcome {
 }
 
 impl PongOutcome {
-    /// Core's debug line for a problematic pong, `None` for a clean one.
+    /// Not in Core: core's debug line for a problematic pong, `None` for a clean one.
     pub fn log_text(&self, peer_id: i64) -> Option<String> {
         self.problem.map(|p| {
             format!(
@@ -230,7 +230,7 @@ impl Default for PingState {
 }
 
 impl PingState {
-    /// A new peer: no ping sent yet, so the first [`Self::maybe_send_ping`] after the handshake
+    /// Not in Core: A new peer: no ping sent yet, so the first [`Self::maybe_send_ping`] after the handshake
     /// sends one at once.
     pub fn new() -> Self {
         PingState {
@@ -242,38 +242,38 @@ impl PingState {
         }
     }
 
-    /// Ask for a ping at the next [`Self::maybe_send_ping`] (Core: the `ping` RPC sets
+    /// Port of Peer::m_ping_queued (net_processing.cpp), set: ask for a ping at the next [`Self::maybe_send_ping`] (Core: the `ping` RPC sets
     /// `m_ping_queued`).
     pub fn queue_ping(&mut self) {
         self.m_ping_queued = true;
     }
 
-    /// Nonce of the outstanding ping, 0 if none.
+    /// Not in Core: nonce of the outstanding ping, 0 if none.
     pub fn ping_nonce_sent(&self) -> u64 {
         self.m_ping_nonce_sent
     }
 
-    /// When the last ping was sent (microseconds), 0 if never.
+    /// Not in Core: when the last ping was sent (microseconds), 0 if never.
     pub fn ping_start(&self) -> i64 {
         self.m_ping_start
     }
 
-    /// A ping is queued by request.
+    /// Not in Core: A ping is queued by request.
     pub fn ping_queued(&self) -> bool {
         self.m_ping_queued
     }
 
-    /// Last round trip in microseconds (`getpeerinfo` `pingtime`).
+    /// Not in Core: last round trip in microseconds (`getpeerinfo` `pingtime`).
     pub fn last_ping_time(&self) -> Option<i64> {
         self.m_last_ping_time
     }
 
-    /// Smallest round trip in microseconds, `i64::MAX` if none (eviction's `m_min_ping_time`).
+    /// Not in Core: smallest round trip in microseconds, `i64::MAX` if none (eviction's `m_min_ping_time`).
     pub fn min_ping_time(&self) -> i64 {
         self.m_min_ping_time
     }
 
-    /// How long the outstanding ping has waited, in microseconds (`getpeerinfo` `pingwait`).
+    /// Not in Core: how long the outstanding ping has waited, in microseconds (`getpeerinfo` `pingwait`).
     pub fn ping_wait(&self, now_micros: i64) -> Option<i64> {
         (self.m_ping_nonce_sent != 0).then(|| now_micros - self.m_ping_start)
     }
@@ -389,7 +389,7 @@ impl PingState {
         }
     }
 
-    /// The earliest time (microseconds) at which [`Self::maybe_send_ping`] can act without a
+    /// Not in Core: the earliest time (microseconds) at which [`Self::maybe_send_ping`] can act without a
     /// new request: the next keep-alive, or the ping timeout (which also needs the inactivity
     /// checks to be running; the caller's wake-up then simply finds nothing to do).
     pub fn next_ping_deadline(&self) -> i64 {

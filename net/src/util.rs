@@ -3,7 +3,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 
-/// Lower-case hex of `bytes` (Core's `HexStr`).
+/// Port of HexStr (util/strencodings.cpp): lower-case hex of `bytes` (Core's `HexStr`).
 pub fn hex_str(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -25,7 +25,7 @@ pub fn sanitize_string(s: &str) -> String {
         .collect()
 }
 
-/// A fresh random 64-bit value from the process's random hasher keys (used for nonces and
+/// Not in Core: A fresh random 64-bit value from the process's random hasher keys (used for nonces and
 /// keyed hashing seeds; not for anything consensus- or crypto-critical).
 pub fn random_u64() -> u64 {
     let mut h = RandomState::new().build_hasher();
