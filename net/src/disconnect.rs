@@ -440,7 +440,13 @@ fn hex_lower(bytes: &[u8]) -> String {
 //DMITRY: outbound peer has old chain; Core: net_processing.cpp::PeerManagerImpl::ConsiderEviction; removed: no chain to compare.
 //DMITRY: disconnecting extra block-relay-only peer / extra outbound peer (by last block time / block announcement); Core: net_processing.cpp::PeerManagerImpl::EvictExtraOutboundPeers; removed: the extra-outbound logic is driven by the stale-tip check, which needs blocks.
 //DMITRY: peer is stalling block download / timeout downloading block / timeout downloading headers; Core: net_processing.cpp::PeerManagerImpl::SendMessages; removed: no block download.
-//DMITRY: Misbehaving for invalid blocks, transactions, compact blocks, headers (PoW, non-continuous, count), getblocktxn indices, inv/getdata size, bloom filters; Core: net_processing.cpp::PeerManagerImpl::MaybePunishNodeForBlock / MaybePunishNodeForTx / ProcessMessage; removed: those messages are recognised and ignored (only the addr/addrv2 size rule remains, see misbehavior.rs).
+//DMITRY: Misbehaving for an invalid block (consensus failure, mutated, cached invalid, bad prev); Core: net_processing.cpp::PeerManagerImpl::MaybePunishNodeForBlock; removed: no blocks are validated.
+//DMITRY: Misbehaving for a consensus-invalid transaction; Core: net_processing.cpp::PeerManagerImpl::MaybePunishNodeForTx; removed: no transactions are validated.
+//DMITRY: Misbehaving for getblocktxn with out-of-bounds indices; Core: net_processing.cpp::PeerManagerImpl::SendBlockTransactions; removed: no compact blocks.
+//DMITRY: Misbehaving for headers with invalid proof of work or a non-continuous sequence; Core: net_processing.cpp::PeerManagerImpl::CheckHeadersPoW; removed: no headers chain.
+//DMITRY: outbound peer whose headers chain has too little work is disconnected; Core: net_processing.cpp::PeerManagerImpl::UpdatePeerStateForReceivedHeaders; removed: no headers chain.
+//DMITRY: Misbehaving for blocktxn that does not fill the compact block; Core: net_processing.cpp::PeerManagerImpl::ProcessCompactBlockTxns; removed: no compact blocks.
+//DMITRY: Misbehaving for oversized inv / getdata / headers, invalid compact blocks, mutated blocks and bad bloom filters; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; removed: those messages are recognised and ignored (only the addr/addrv2 size rule remains, see misbehavior.rs).
 // Other removed sites:
 //DMITRY: V2 transport errors (V1 peer with wrong MessageStart, garbage terminator, AEAD failures) and "V2 handshake timeout"; Core: net.cpp::V2Transport::ProcessReceivedKeyBytes and friends, net.cpp::CConnman::InactivityCheck; removed: logos-p2p speaks v1 only (a v2 initiator's key looks like a wrong message start: HeaderWrongMessageStart).
 //DMITRY: connection dropped: non-selectable socket; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; removed: mio (epoll/kqueue) has no FD_SETSIZE limit, every socket is pollable.

@@ -18,7 +18,9 @@
 //! Time is passed in, in seconds. Both structures are plain data: the caller holds them under
 //! its own lock.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use crate::eviction::NodeId;
@@ -27,14 +29,18 @@ use crate::eviction::NodeId;
 /// Logos networks), the same 32 bytes whose first 4 are the header checksum.
 pub type PayloadId = [u8; 32];
 
-/// Default bound on the number of ids a [`SeenSet`] remembers: 100,000 ids cost about 6 MB
-/// (id, time, hash-table and queue overhead) and cover a sustained 166 messages/s for the
+/// Default bound on the number of ids a [`SeenSet`] remembers: 100,000 ids cost about 9.4 MB
+/// (hash table: 131,072 buckets of id and time, 5.4 MB; queue of id and time, 4 MB) and cover a sustained 166 messages/s for the
 /// whole [`DEFAULT_SEEN_MAX_AGE`].
 pub const DEFAULT_SEEN_MAX_ENTRIES: usize = 100_000;
 /// Default time an id is remembered, in seconds (10 minutes): far longer than a payload takes
 /// to cross the overlay (a few hops of network latency plus the message handler's pass), so a
 /// late duplicate is still recognised.
 pub const DEFAULT_SEEN_MAX_AGE: i64 = 10 * 60;
+
+/// Largest number of entries a [`SeenSet`] allocates room for when created (the default bound;
+/// the pages are only touched as ids fill them); a larger bound grows on demand past it.
+const SEEN_PRESIZE_MAX: usize = DEFAULT_SEEN_MAX_ENTRIES;
 
 /// The 24-byte message header a payload arrived with (or was first sent with), kept so that
 /// relaying reuses it instead of hashing the payload again.
@@ -47,18 +53,114 @@ pub const DEFAULT_IMPORTANT_MAX_COUNT: usize = 4096;
 /// maximum-size (4,000,000-byte) messages, or thousands of typical ones).
 pub const DEFAULT_IMPORTANT_MAX_BYTES: usize = 64 << 20;
 
+/// Hasher for [`SeenKey`]: the ids are already cryptographic hashes, so SipHash over all 32
+/// bytes (std's default) is wasted work. The first 8 bytes of the id go through one keyed
+/// folded multiply (128-bit product of `(x ^ k0)` and `k1`, high half xor low half), so every
+/// output bit depends on every input bit and on the per-set random key.
+///
+/// Not the identity: the ids are hashes of payloads a peer chooses, and grinding a payload
+/// whose hash has, say, 17 chosen low bits costs only 2^17 hash calls, so an unkeyed table
+/// could be filled with ids that all probe the same group. With the key unknown to peers, they
+/// cannot aim at one bucket.
+#[derive(Clone, Copy, Debug, Default)]
+struct SeenHasher {
+    k0: u64,
+    k1: u64,
+    h: u64,
+}
+
+impl Hasher for SeenHasher {
+    fn finish(&self) -> u64 {
+        self.h
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only reached if a key other than SeenKey is hashed: fold the bytes in 8 at a time.
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        // Keyed multiply, then MurmurHash3's 64-bit finaliser so that every input bit (the
+        // multiply only carries upwards) reaches the low bits a table index uses.
+        let mut z = (x ^ self.k0 ^ self.h.rotate_left(23)).wrapping_mul(self.k1 | 1);
+        z ^= z >> 33;
+        z = z.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        z ^= z >> 33;
+        z = z.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        z ^= z >> 33;
+        self.h = z;
+    }
+}
+
+/// Builds [`SeenHasher`]s with one random key per [`SeenSet`].
+#[derive(Clone, Copy, Debug)]
+struct SeenHasherBuilder {
+    k0: u64,
+    k1: u64,
+}
+
+impl SeenHasherBuilder {
+    /// A fresh random key, taken from std's per-process random hash keys (the same source the
+    /// default `HashMap` hasher uses).
+    fn new() -> Self {
+        let r = RandomState::new();
+        let mut a = r.build_hasher();
+        a.write_u8(0);
+        let mut b = r.build_hasher();
+        b.write_u8(1);
+        SeenHasherBuilder {
+            k0: a.finish(),
+            // Odd, so the multiply is a bijection before the fold.
+            k1: b.finish() | 1,
+        }
+    }
+}
+
+impl BuildHasher for SeenHasherBuilder {
+    type Hasher = SeenHasher;
+
+    fn build_hasher(&self) -> SeenHasher {
+        SeenHasher {
+            k0: self.k0,
+            k1: self.k1,
+            h: 0,
+        }
+    }
+}
+
+/// A payload id as a [`SeenSet`] map key: equality on all 32 bytes (exact dedup), hashing on
+/// the first 8 only.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct SeenKey(PayloadId);
+
+impl Hash for SeenKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(b));
+    }
+}
+
 /// Bounded set of seen payload ids, forgetting the oldest first.
 ///
 /// An id stays known from its insertion at time `t` while `now < t + max_age`, unless more than
 /// `max_entries` newer ids push it out first. Expiry assumes the times passed in do not go
 /// backwards by much; if they do, entries are still dropped in insertion order, and the count
 /// bound holds regardless.
+///
+/// Cost per [`Self::insert`]: one cheap hash of 8 bytes and one map probe; expiry reads the
+/// insertion time from the queue, so it costs a map access only for ids actually dropped.
 #[derive(Debug, Clone)]
 pub struct SeenSet {
     /// Id -> insertion time (seconds).
-    times: HashMap<PayloadId, i64>,
-    /// Ids in insertion order, oldest first; exactly the keys of `times`.
-    order: VecDeque<PayloadId>,
+    times: HashMap<SeenKey, i64, SeenHasherBuilder>,
+    /// Ids with their insertion times, in insertion order, oldest first; exactly the entries
+    /// of `times`.
+    order: VecDeque<(PayloadId, i64)>,
     max_entries: usize,
     max_age: i64,
 }
@@ -70,34 +172,37 @@ impl Default for SeenSet {
 }
 
 impl SeenSet {
-    /// A set remembering at most `max_entries` ids, each for `max_age` seconds.
+    /// Not in Core: A set remembering at most `max_entries` ids, each for `max_age` seconds.
     /// `max_entries == 0` remembers nothing (every id is new).
     pub fn new(max_entries: usize, max_age: i64) -> Self {
+        // Sized up front (up to a cap) so a filling set never rehashes nor moves its queue
+        // while messages arrive.
+        let cap = max_entries.min(SEEN_PRESIZE_MAX);
         SeenSet {
-            times: HashMap::new(),
-            order: VecDeque::new(),
+            times: HashMap::with_capacity_and_hasher(cap, SeenHasherBuilder::new()),
+            order: VecDeque::with_capacity(cap),
             max_entries,
             max_age,
         }
     }
 
-    /// The count bound.
+    /// Not in Core: the count bound.
     pub fn max_entries(&self) -> usize {
         self.max_entries
     }
 
-    /// The age bound, in seconds.
+    /// Not in Core: the age bound, in seconds.
     pub fn max_age(&self) -> i64 {
         self.max_age
     }
 
-    /// Ids currently remembered (expired ones may linger until the next [`Self::insert`] or
+    /// Not in Core: ids currently remembered (expired ones may linger until the next [`Self::insert`] or
     /// [`Self::expire`]).
     pub fn len(&self) -> usize {
         self.order.len()
     }
 
-    /// No id remembered.
+    /// Not in Core: no id remembered.
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
@@ -106,47 +211,50 @@ impl SeenSet {
         now >= inserted.saturating_add(self.max_age)
     }
 
-    /// Forget every id older than the age bound at `now`.
-    pub fn expire(&mut self, now: i64) {
-        while let Some(front) = self.order.front() {
-            let t = self.times[front];
-            if !self.is_expired(t, now) {
-                break;
-            }
-            let id = self.order.pop_front().expect("front exists");
-            self.times.remove(&id);
+    /// Drop the oldest id (front of the queue) from both structures.
+    fn pop_oldest(&mut self) {
+        if let Some((old, _)) = self.order.pop_front() {
+            self.times.remove(&SeenKey(old));
         }
     }
 
-    /// Whether `id` was seen and is still remembered at `now`.
+    /// Not in Core: forget every id older than the age bound at `now`.
+    pub fn expire(&mut self, now: i64) {
+        while let Some(&(_, t)) = self.order.front() {
+            if !self.is_expired(t, now) {
+                break;
+            }
+            self.pop_oldest();
+        }
+    }
+
+    /// Not in Core: whether `id` was seen and is still remembered at `now`.
     pub fn contains(&self, id: &PayloadId, now: i64) -> bool {
         self.times
-            .get(id)
+            .get(&SeenKey(*id))
             .is_some_and(|t| !self.is_expired(*t, now))
     }
 
-    /// Record `id` as seen at `now`. Returns true if it is new (not remembered), false if it
+    /// Not in Core: record `id` as seen at `now`. Returns true if it is new (not remembered), false if it
     /// is a duplicate. A duplicate does not refresh the id's time: an id is forgotten
     /// `max_age` after it was first seen, however often it comes back.
     pub fn insert(&mut self, id: PayloadId, now: i64) -> bool {
         self.expire(now);
-        if self.times.contains_key(&id) {
-            return false;
-        }
         if self.max_entries == 0 {
             return true;
         }
-        while self.order.len() >= self.max_entries {
-            if let Some(old) = self.order.pop_front() {
-                self.times.remove(&old);
-            }
+        if self.times.contains_key(&SeenKey(id)) {
+            return false;
         }
-        self.order.push_back(id);
-        self.times.insert(id, now);
+        while self.order.len() >= self.max_entries {
+            self.pop_oldest();
+        }
+        self.order.push_back((id, now));
+        self.times.insert(SeenKey(id), now);
         true
     }
 
-    /// Forget everything.
+    /// Not in Core: forget everything.
     pub fn clear(&mut self) {
         self.order.clear();
         self.times.clear();
@@ -201,7 +309,7 @@ impl Default for ImportantStore {
 }
 
 impl ImportantStore {
-    /// A store keeping at most `max_count` payloads totalling at most `max_bytes` bytes.
+    /// Not in Core: A store keeping at most `max_count` payloads totalling at most `max_bytes` bytes.
     pub fn new(max_count: usize, max_bytes: usize) -> Self {
         ImportantStore {
             entries: VecDeque::new(),
@@ -214,22 +322,22 @@ impl ImportantStore {
         }
     }
 
-    /// Payloads kept.
+    /// Not in Core: payloads kept.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// Nothing kept.
+    /// Not in Core: nothing kept.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    /// Total payload bytes kept.
+    /// Not in Core: total payload bytes kept.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
 
-    /// Whether the payload with this id is kept.
+    /// Not in Core: whether the payload with this id is kept.
     pub fn contains(&self, id: &PayloadId) -> bool {
         self.ids.contains(id)
     }
@@ -241,7 +349,7 @@ impl ImportantStore {
         }
     }
 
-    /// Keep `payload` (id `id`, sent with `header`), dropping the oldest payloads as needed to stay within both
+    /// Not in Core: keep `payload` (id `id`, sent with `header`), dropping the oldest payloads as needed to stay within both
     /// bounds. Returns false, keeping nothing, if the id is already kept or the payload alone
     /// exceeds the byte bound (or the count bound is 0). Only payload bytes count toward the
     /// byte bound.
@@ -264,7 +372,7 @@ impl ImportantStore {
         true
     }
 
-    /// The kept payloads `peer` has not been handed yet, oldest first, and mark them handed.
+    /// Not in Core: the kept payloads `peer` has not been handed yet, oldest first, and mark them handed.
     /// For a newly connected peer: every kept payload.
     pub fn take_for_peer(&mut self, peer: NodeId) -> Vec<ImportantPayload> {
         let cursor = self.cursors.get(&peer).copied().unwrap_or(0);
@@ -282,7 +390,7 @@ impl ImportantStore {
         out
     }
 
-    /// Every kept payload with its header, oldest first, without touching any cursor (for a
+    /// Not in Core: every kept payload with its header, oldest first, without touching any cursor (for a
     /// caller that tracks per peer itself whether the store was already sent).
     pub fn items(&self) -> Vec<(Arc<[u8]>, RawHeader)> {
         self.entries
@@ -291,23 +399,23 @@ impl ImportantStore {
             .collect()
     }
 
-    /// Mark everything kept as handed to `peer` without returning it (e.g. a peer that got
+    /// Not in Core: mark everything kept as handed to `peer` without returning it (e.g. a peer that got
     /// the payloads through the flood itself).
     pub fn mark_all_sent(&mut self, peer: NodeId) {
         self.cursors.insert(peer, self.next_label);
     }
 
-    /// Forget `peer`'s cursor (it disconnected; a reconnection has a new id).
+    /// Not in Core: forget `peer`'s cursor (it disconnected; a reconnection has a new id).
     pub fn peer_disconnected(&mut self, peer: NodeId) {
         self.cursors.remove(&peer);
     }
 
-    /// Peers with a cursor (for tests and statistics).
+    /// Not in Core: peers with a cursor (for tests and statistics).
     pub fn tracked_peers(&self) -> usize {
         self.cursors.len()
     }
 
-    /// The kept payloads, oldest first.
+    /// Not in Core: the kept payloads, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = (&PayloadId, &Arc<[u8]>)> {
         self.entries.iter().map(|e| (&e.id, &e.payload))
     }
@@ -424,6 +532,119 @@ mod tests {
         assert!(s.is_empty());
         s.clear();
         assert!(s.is_empty());
+    }
+
+    /// Ids that share their first 8 bytes (the hashed part) but differ later are distinct:
+    /// the dedup stays exact, collisions only share a bucket.
+    #[test]
+    fn ids_sharing_the_hashed_prefix_stay_distinct() {
+        let mut s = SeenSet::new(1000, 600);
+        let mut ids = Vec::new();
+        for n in 0..200u8 {
+            let mut x = [0x5cu8; 32];
+            x[31] = n;
+            x[20] = n.wrapping_mul(7);
+            ids.push(x);
+        }
+        for x in &ids {
+            assert!(s.insert(*x, T0));
+        }
+        for x in &ids {
+            assert!(!s.insert(*x, T0 + 1));
+            assert!(s.contains(x, T0 + 1));
+        }
+        let mut other = ids[0];
+        other[31] = 0xff;
+        assert!(!s.contains(&other, T0 + 1));
+        assert_eq!(s.len(), 200);
+        // Expiry and the count bound still drop exactly the oldest of them.
+        assert!(s.insert(other, T0 + 10));
+        s.expire(T0 + 600);
+        assert_eq!(s.len(), 1);
+        assert!(s.contains(&other, T0 + 600));
+        assert!(!s.contains(&ids[0], T0 + 600));
+    }
+
+    /// The keyed hash spreads ids whose first 8 bytes differ only in high bits (the bits a
+    /// table index does not use directly), and two sets use different keys.
+    #[test]
+    fn seen_hasher_is_keyed_and_mixes_high_bits_down() {
+        let b = SeenHasherBuilder::new();
+        let h = |x: u64| b.hash_one(SeenKey(id(x)));
+        // Same key, same input: same hash.
+        assert_eq!(h(42), h(42));
+        // 256 ids differing only in their top byte land in many distinct low-10-bit buckets.
+        let buckets: HashSet<u64> = (0..256u64).map(|t| h(t << 56) & 1023).collect();
+        assert!(buckets.len() > 150, "only {} buckets", buckets.len());
+        // Two builders (two sets) almost surely disagree.
+        let b2 = SeenHasherBuilder::new();
+        let differs = (0..8u64).any(|n| b2.hash_one(SeenKey(id(n))) != h(n));
+        assert!(differs);
+    }
+
+    /// Reference model: a plain list in insertion order, scanned linearly, with the documented
+    /// rules (count bound, age bound, duplicates do not refresh, in-order expiry).
+    #[derive(Default)]
+    struct Model {
+        v: VecDeque<(PayloadId, i64)>,
+    }
+
+    impl Model {
+        fn expire(&mut self, now: i64, max_age: i64) {
+            while self.v.front().is_some_and(|&(_, t)| now >= t + max_age) {
+                self.v.pop_front();
+            }
+        }
+        fn insert(&mut self, x: PayloadId, now: i64, max: usize, max_age: i64) -> bool {
+            self.expire(now, max_age);
+            if max == 0 {
+                return true;
+            }
+            if self.v.iter().any(|(y, _)| *y == x) {
+                return false;
+            }
+            while self.v.len() >= max {
+                self.v.pop_front();
+            }
+            self.v.push_back((x, now));
+            true
+        }
+        fn contains(&self, x: &PayloadId, now: i64, max_age: i64) -> bool {
+            self.v.iter().any(|(y, t)| y == x && now < t + max_age)
+        }
+    }
+
+    proptest::proptest! {
+        /// Random inserts, expiries and lookups (few distinct ids so duplicates are common,
+        /// ids colliding in the hashed prefix, time mostly forward with small steps back) give
+        /// the same answers as the reference model.
+        #[test]
+        fn seen_set_matches_reference_model(
+            max in 0usize..12,
+            max_age in 1i64..20,
+            ops in proptest::collection::vec((0u8..3, 0u64..24, -2i64..6), 1..300),
+        ) {
+            let mut s = SeenSet::new(max, max_age);
+            let mut m = Model::default();
+            let mut now = T0;
+            for (op, n, dt) in ops {
+                now += dt;
+                // Ids 0..24, where n and n+12 share the first 8 bytes.
+                let mut x = id(n % 12);
+                x[30] = (n / 12) as u8;
+                match op {
+                    0 => proptest::prop_assert_eq!(s.insert(x, now), m.insert(x, now, max, max_age)),
+                    1 => {
+                        s.expire(now);
+                        m.expire(now, max_age);
+                    }
+                    _ => proptest::prop_assert_eq!(s.contains(&x, now), m.contains(&x, now, max_age)),
+                }
+                proptest::prop_assert_eq!(s.len(), m.v.len());
+                proptest::prop_assert_eq!(s.times.len(), s.order.len());
+                proptest::prop_assert!(s.len() <= max);
+            }
+        }
     }
 
     #[test]

@@ -213,7 +213,7 @@ impl Default for PeerManager {
 }
 
 impl PeerManager {
-    /// An empty peer manager.
+    /// Port of PeerManager::make (net_processing.cpp): an empty peer manager.
     pub fn new() -> Self {
         PeerManager {
             m_peer_mutex: Mutex::new(HashMap::new()),

@@ -46,7 +46,7 @@ pub struct SerializedNetMsg {
 }
 
 impl SerializedNetMsg {
-    /// A message of type `m_type` with payload `data`; its header is built when sent.
+    /// Not in Core: A message of type `m_type` with payload `data`; its header is built when sent.
     pub fn new(m_type: &str, data: Vec<u8>) -> Self {
         SerializedNetMsg {
             m_type: m_type.to_string(),
@@ -115,7 +115,7 @@ pub fn is_message_type_valid(raw: &[u8; MESSAGE_TYPE_SIZE]) -> bool {
     true
 }
 
-/// Build the 24-byte header for `payload` of type `m_type`, given the payload's network hash.
+/// Port of V1Transport::SetMessageToSend header construction (net.cpp): build the 24-byte header for `payload` of type `m_type`, given the payload's network hash.
 pub fn build_header(
     magic: [u8; MESSAGE_START_SIZE],
     m_type: &str,
@@ -253,7 +253,7 @@ impl V1Recv {
         n_copy
     }
 
-    /// While a large payload is being read: the buffer its next bytes go to (at most 256 KiB
+    /// Not in Core: while a large payload is being read: the buffer its next bytes go to (at most 256 KiB
     /// ahead), so the socket can be read straight into it (saves Core's copy from a 64 KiB
     /// stack buffer). `None` when reading a header or when less than `min` payload bytes
     /// remain.
@@ -272,7 +272,7 @@ impl V1Recv {
         Some(&mut self.v_recv[self.n_data_pos..want])
     }
 
-    /// `n` bytes were read into [`Self::payload_read_buffer`]: hash and account them
+    /// Not in Core: `n` bytes were read into [`Self::payload_read_buffer`]: hash and account them
     /// (the rest of V1Transport::readData).
     pub fn commit_payload_read(&mut self, n: usize) {
         let end = self.n_data_pos + n;
@@ -440,7 +440,7 @@ impl V1Send {
         }
     }
 
-    /// The unsent rest of the current message as two slices (header rest, payload rest), so
+    /// Not in Core: the unsent rest of the current message as two slices (header rest, payload rest), so
     /// one vectored write can send both (Core gets the same effect from `MSG_MORE`).
     pub fn get_bytes_to_send_vectored(&self) -> ([&[u8]; 2], &str) {
         let m_type = self
@@ -459,13 +459,13 @@ impl V1Send {
         }
     }
 
-    /// The header this transport would send `payload` of type `m_type` with (hashes it).
+    /// Not in Core: the header this transport would send `payload` of type `m_type` with (hashes it).
     pub fn frame_header(&self, m_type: &str, payload: &[u8]) -> [u8; HEADER_SIZE] {
         let hash = self.hash_kind.hash(payload);
         build_header(self.m_magic_bytes, m_type, payload.len(), &hash)
     }
 
-    /// Whether a message is loaded and not fully sent.
+    /// Port of V1Transport::m_sending_header / m_message_to_send state (net.cpp): whether a message is loaded and not fully sent.
     pub fn is_busy(&self) -> bool {
         self.m_sending_header || self.m_bytes_sent < self.payload_len()
     }
