@@ -1,0 +1,934 @@
+//! The upper-layer API: what the Logos node calls, in Rust.
+//!
+//! A port of the 2019 Logos `p2p_interface` / `p2p_config` (logos/p2p/p2p.h, p2p.cpp) over this
+//! crate's node: [`P2p::start`] builds the address manager, the ban list and `net::CConnman`
+//! from a typed [`P2pConfig`] and starts the threads; the upper layer ([`UpperLayer`], net's
+//! trait: `receive_message`, `is_message_important`) is called on the message-handler thread for
+//! every `logos` payload not seen before. [`P2p::shutdown`] (also run on drop) joins every thread
+//! and writes both databases.
+//!
+//! Storage is one key/value store ([`KvStore`]): the standalone `<datadir>/p2p.lmdb`
+//! ([`Storage::DataDir`]), an LMDB environment the host opened ([`Storage::HostEnv`]), any other
+//! implementation ([`Storage::Custom`], used by the C ABI for a raw `MDB_env *`), or memory.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use addrman::banlist_json::{read_banlist_json, write_banlist_json};
+use addrman::banman::{BanDb, BanDbError, BanMan, BanManClientInterface, BanMap};
+use addrman::store::{addrman_from_bytes, AddrManOptions, Store, BANLIST_KEY, PEERS_KEY};
+use addrman::AddrMan;
+use netbase::{CNetAddr, CService, CSubNet, NetGroupManager};
+use parking_lot::Mutex;
+use protocol::{CAddress, Chain, NetworkParams, ServiceFlags};
+use rand_core::SeedableRng;
+
+pub use net::UpperLayer;
+
+use crate::args::ArgsManager;
+
+/// Port of userInterfaceMessageTypes (logos/p2p/p2p.h): the level of a user-interface message.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UiLevel {
+    /// `P2P_UI_INFO`.
+    Info = 1,
+    /// `P2P_UI_WARNING`.
+    Warning = 2,
+    /// `P2P_UI_ERROR`.
+    Error = 4,
+    /// `P2P_UI_INIT` (progress while starting).
+    Init = 8,
+}
+
+/// The host's user-interface message callback (2019: `p2p_config::userInterfaceMessage`).
+pub type UiCallback = Arc<dyn Fn(UiLevel, &str) + Send + Sync>;
+
+/// Error of the API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum P2pError {
+    /// Bad option or configuration.
+    Config(String),
+    /// The databases could not be opened, read or written.
+    Storage(String),
+    /// The network could not be started (bind failure, thread spawn).
+    Start(String),
+    /// The instance was shut down.
+    ShutDown,
+}
+
+impl fmt::Display for P2pError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            P2pError::Config(s) => write!(f, "configuration error: {s}"),
+            P2pError::Storage(s) => write!(f, "storage error: {s}"),
+            P2pError::Start(s) => write!(f, "cannot start: {s}"),
+            P2pError::ShutDown => write!(f, "the P2P layer was shut down"),
+        }
+    }
+}
+
+impl std::error::Error for P2pError {}
+
+/// A key/value store holding the two databases (`peers.dat` and `banlist.json` values, each
+/// written in one transaction).
+pub trait KvStore: Send + Sync {
+    /// The value of `key`, if any.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
+    /// Replace the value of `key` atomically.
+    fn put(&self, key: &str, value: &[u8]) -> Result<(), String>;
+    /// Name for messages.
+    fn name(&self) -> String;
+}
+
+impl KvStore for Store {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        Store::get(self, key).map_err(|e| e.to_string())
+    }
+    fn put(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        Store::put(self, key, value).map_err(|e| e.to_string())
+    }
+    fn name(&self) -> String {
+        Store::name(self).to_string()
+    }
+}
+
+/// A store in memory only (nothing survives the process).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    values: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+impl KvStore for MemoryStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.values.lock().get(key).cloned())
+    }
+    fn put(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        self.values.lock().insert(key.to_string(), value.to_vec());
+        Ok(())
+    }
+    fn name(&self) -> String {
+        "memory".to_string()
+    }
+}
+
+/// Where the address database and the ban list live (DESIGN.md "Storage").
+#[derive(Clone)]
+pub enum Storage {
+    /// Standalone: `<dir>/p2p.lmdb` (`dir` is created if missing).
+    DataDir(PathBuf),
+    /// An LMDB environment and database the host already opened.
+    HostEnv {
+        /// The environment.
+        env: Arc<lmdb::Environment>,
+        /// The database our values go in.
+        db: lmdb::Database,
+    },
+    /// Any other store (the C ABI's raw `MDB_env *`).
+    Custom(Arc<dyn KvStore>),
+    /// Memory only.
+    Memory,
+}
+
+impl fmt::Debug for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Storage::DataDir(p) => f.debug_tuple("DataDir").field(p).finish(),
+            Storage::HostEnv { .. } => f.write_str("HostEnv"),
+            Storage::Custom(s) => f.debug_tuple("Custom").field(&s.name()).finish(),
+            Storage::Memory => f.write_str("Memory"),
+        }
+    }
+}
+
+impl Storage {
+    fn open(&self) -> Result<Arc<dyn KvStore>, P2pError> {
+        Ok(match self {
+            Storage::DataDir(dir) => Arc::new(Store::open(dir).map_err(|e| {
+                P2pError::Storage(format!("Cannot open the address database: {e}"))
+            })?),
+            Storage::HostEnv { env, db } => Arc::new(Store::from_env(Arc::clone(env), *db)),
+            Storage::Custom(s) => Arc::clone(s),
+            Storage::Memory => Arc::new(MemoryStore::default()),
+        })
+    }
+}
+
+/// Port of p2p_config (logos/p2p/p2p.h), typed: what [`P2p::start`] needs.
+#[derive(Clone)]
+pub struct P2pConfig {
+    /// The network (Logos networks hash with Blake2b-256, Bitcoin ones with SHA256d).
+    pub chain: Chain,
+    /// Where the databases live.
+    pub storage: Storage,
+    /// The connection manager's options (`-listen`, `-bind`, `-connect`, `-addnode`,
+    /// `-maxconnections`, timeouts, buffers, flood bounds, important-message bounds, ...).
+    pub net: net::Options,
+    /// `-bantime`, seconds: default duration of [`P2p::add_to_blacklist`].
+    pub bantime: i64,
+    /// Test mode (2019: `p2p_config::test_mode`): never dial anything outside loopback.
+    pub test_mode: bool,
+    /// `-test=addrman`: deterministic address manager.
+    pub deterministic_addrman: bool,
+    /// `-checkaddrman`.
+    pub check_addrman: i32,
+    /// User-interface messages go here (none: only the log).
+    pub ui: Option<UiCallback>,
+}
+
+impl fmt::Debug for P2pConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("P2pConfig")
+            .field("chain", &self.chain)
+            .field("storage", &self.storage)
+            .field("net", &self.net)
+            .field("bantime", &self.bantime)
+            .field("test_mode", &self.test_mode)
+            .field("ui", &self.ui.is_some())
+            .finish()
+    }
+}
+
+/// Option names that may be given more than once (2019: `P2P_OPTION_MULTI`).
+pub const MULTI_OPTIONS: [&str; 16] = [
+    "-addnode",
+    "-bind",
+    "-connect",
+    "-debug",
+    "-debugexclude",
+    "-externalip",
+    "-loglevel",
+    "-onlynet",
+    "-rpcallowip",
+    "-rpcauth",
+    "-rpcbind",
+    "-seednode",
+    "-test",
+    "-uacomment",
+    "-whitebind",
+    "-whitelist",
+];
+
+impl P2pConfig {
+    /// Not in Core: defaults for `chain` (listening on the network's default port on every
+    /// interface, databases in memory).
+    pub fn new(chain: Chain) -> Self {
+        P2pConfig {
+            chain,
+            storage: Storage::Memory,
+            net: net::Options::default(),
+            bantime: crate::init::DEFAULT_MISBEHAVING_BANTIME,
+            test_mode: false,
+            deterministic_addrman: false,
+            check_addrman: 0,
+            ui: None,
+        }
+    }
+
+    /// Not in Core: a test configuration: `chain`, listening on 127.0.0.1 on a port the system
+    /// picks, test mode (loopback-only dialling), databases in memory.
+    pub fn loopback_test(chain: Chain) -> Self {
+        let mut c = P2pConfig::new(chain);
+        c.net.binds = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
+        c.net.test_loopback_only = true;
+        c.test_mode = true;
+        c
+    }
+
+    /// Port of p2p_internal::Init's argument handling (logos/p2p/p2p.cpp: ParseParameters,
+    /// InitParameterInteraction, AppInitParameterInteraction) on the node's options: builds the
+    /// config from bitcoind-style arguments. `argv[0]` is the program name. Unlike `logos-p2pd`,
+    /// port 0 (`-port=0`, `-bind=127.0.0.1:0`) is accepted: the system picks a free port
+    /// ([`P2p::listen_port`]). Without `-datadir` the databases go in the default data
+    /// directory (as `logos-p2pd`); `-test=loopbackonly` sets [`P2pConfig::test_mode`].
+    pub fn from_args<S: AsRef<str>>(argv: &[S]) -> Result<Self, P2pError> {
+        let mut args = crate::init::server_args();
+        args.parse_parameters(argv).map_err(P2pError::Config)?;
+        if let Some(tok) = args.command().first() {
+            return Err(P2pError::Config(format!(
+                "Command line contains unexpected token '{tok}'"
+            )));
+        }
+        let chain_name = args.get_chain_type().map_err(P2pError::Config)?;
+        args.select_config_network(chain_name);
+        crate::init::init_parameter_interaction(&mut args);
+        let chain = Chain::from_name(chain_name)
+            .ok_or_else(|| P2pError::Config(format!("Unknown chain {chain_name}.")))?;
+        let params = NetworkParams::get(chain);
+        // The directory is created when the store opens it (a host passing its own LMDB
+        // environment replaces the storage and nothing is created).
+        let net_dir = crate::datadir::get_data_dir_net(&args, chain_name).ok_or_else(|| {
+            P2pError::Config(format!(
+                "Specified data directory \"{}\" does not exist.",
+                args.get_arg("-datadir", "")
+            ))
+        })?;
+        let mut c = P2pConfig::new(chain);
+        c.storage = Storage::DataDir(net_dir);
+        Self::apply_args(&mut c, &args, params.default_port)?;
+        Ok(c)
+    }
+
+    fn apply_args(
+        c: &mut P2pConfig,
+        args: &ArgsManager,
+        default_port: u16,
+    ) -> Result<(), P2pError> {
+        let int = |name: &str, default: i64| args.get_int_arg(name, default);
+        let listen = args.get_bool_arg("-listen", crate::init::DEFAULT_LISTEN);
+        let port_arg = int("-port", i64::from(default_port));
+        let port = u16::try_from(port_arg).map_err(|_| {
+            P2pError::Config(format!("Invalid port specified in -port: '{port_arg}'"))
+        })?;
+        let bind_args = args.get_args("-bind");
+        if !bind_args.is_empty() && !listen {
+            return Err(P2pError::Config(
+                "Cannot set -bind or -whitebind together with -listen=0".to_string(),
+            ));
+        }
+        let mut binds = Vec::new();
+        for b in &bind_args {
+            let s = netbase::lookup_numeric(b, port);
+            match s.to_socket_addr() {
+                Some(a) if s.addr.is_valid() || s.addr.is_bind_any() => binds.push(a),
+                _ => {
+                    return Err(P2pError::Config(format!(
+                        "Cannot resolve -bind address: '{b}'"
+                    )))
+                }
+            }
+        }
+        if binds.is_empty() {
+            binds.push(SocketAddr::from(([0, 0, 0, 0], port)));
+        }
+        let max_connections = int("-maxconnections", crate::init::DEFAULT_MAX_PEER_CONNECTIONS);
+        if max_connections < 0 {
+            return Err(P2pError::Config(
+                "-maxconnections must be greater or equal than zero".to_string(),
+            ));
+        }
+        let peer_timeout = int("-peertimeout", crate::init::DEFAULT_PEER_CONNECT_TIMEOUT);
+        if peer_timeout <= 0 {
+            return Err(P2pError::Config(
+                "peertimeout must be a positive integer.".to_string(),
+            ));
+        }
+        let mut connect_timeout = int("-timeout", crate::init::DEFAULT_CONNECT_TIMEOUT);
+        if connect_timeout <= 0 {
+            connect_timeout = crate::init::DEFAULT_CONNECT_TIMEOUT;
+        }
+        let connect_args = args.get_args("-connect");
+        let connect = if connect_args.len() == 1 && connect_args[0] == "0" {
+            Vec::new()
+        } else {
+            connect_args
+        };
+        let n = &mut c.net;
+        n.listen = listen;
+        n.binds = binds;
+        n.connect = connect;
+        n.add_nodes = args.get_args("-addnode");
+        n.max_connections = max_connections.min(i64::from(i32::MAX)) as i32;
+        n.peer_timeout = peer_timeout;
+        n.connect_timeout_ms = connect_timeout as u64;
+        n.max_receive_buffer =
+            int("-maxreceivebuffer", crate::init::DEFAULT_MAXRECEIVEBUFFER).max(0) as usize;
+        n.max_send_buffer =
+            int("-maxsendbuffer", crate::init::DEFAULT_MAXSENDBUFFER).max(0) as usize;
+        n.network_active = args.get_bool_arg("-networkactive", true);
+        n.log_ips = args.get_bool_arg("-logips", crate::logging::DEFAULT_LOGIPS);
+        n.test_loopback_only = crate::init::has_test_option(args, "loopbackonly");
+        n.test_loopback_not_local = crate::init::has_test_option(args, "loopbacknotlocal");
+        c.test_mode = n.test_loopback_only;
+        c.bantime = int("-bantime", crate::init::DEFAULT_MISBEHAVING_BANTIME);
+        c.deterministic_addrman = crate::init::has_test_option(args, "addrman");
+        c.check_addrman = int(
+            "-checkaddrman",
+            crate::init::DEFAULT_ADDRMAN_CONSISTENCY_CHECKS,
+        )
+        .clamp(0, i64::from(i32::MAX)) as i32;
+        Ok(())
+    }
+}
+
+/// One connected peer, as [`P2p::get_peers`] lists it (2019: the strings `get_peers` filled;
+/// here Core's `CNodeStats` fields the host asked for).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Node id (the paging cursor).
+    pub id: i64,
+    /// `ip:port` (`[v6]:port`).
+    pub address: String,
+    /// The peer connected to us.
+    pub inbound: bool,
+    /// Core's connection type string (`inbound`, `manual`, `outbound-full-relay`, ...).
+    pub connection_type: String,
+    /// Connected since, Unix seconds.
+    pub connected_since: i64,
+    /// Bytes sent to the peer.
+    pub bytes_sent: u64,
+    /// Bytes received from the peer.
+    pub bytes_received: u64,
+    /// Last ping round trip, microseconds (0: none yet).
+    pub last_ping_micros: i64,
+    /// The version handshake completed (messages flow).
+    pub handshake_complete: bool,
+}
+
+/// One command-line option, for the host's `--help` (2019: TraverseCommandLineOptions).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OptionDesc {
+    /// Name without the leading dash, e.g. `port` (as the 2019 callback gave it).
+    pub name: String,
+    /// What follows the name in `-help`, e.g. `=<port>` (empty for a switch).
+    pub param: String,
+    /// Description.
+    pub description: String,
+    /// `P2P_OPTION_ARGUMENT` (1) | `P2P_OPTION_MULTI` (2).
+    pub flags: i32,
+    /// The node's `ArgsManager` flags (`args::flags`).
+    pub args_flags: u32,
+}
+
+/// 2019's `P2P_OPTION_ARGUMENT`: the option takes a value.
+pub const P2P_OPTION_ARGUMENT: i32 = 1;
+/// 2019's `P2P_OPTION_MULTI`: the option may be given several times.
+pub const P2P_OPTION_MULTI: i32 = 2;
+
+/// Port of p2p_interface::TraverseCommandLineOptions (logos/p2p/p2p.cpp): every option the
+/// layer accepts, with its description and flags (from the node's option registry; the hidden
+/// `-h` / `-?` aliases of `-help` are left out, as `-help` leaves them out).
+pub fn options() -> Vec<OptionDesc> {
+    crate::options()
+        .into_iter()
+        .filter(|o| o.category != crate::args::OptionsCategory::Hidden)
+        .map(|o| {
+            let mut flags = 0;
+            if !o.help_param.is_empty() {
+                flags |= P2P_OPTION_ARGUMENT;
+            }
+            if MULTI_OPTIONS.contains(&o.name.as_str()) {
+                flags |= P2P_OPTION_MULTI;
+            }
+            OptionDesc {
+                name: o.name.trim_start_matches('-').to_string(),
+                param: o.help_param,
+                description: o.help_text,
+                flags,
+                args_flags: o.flags,
+            }
+        })
+        .collect()
+}
+
+/// Sends BanMan's progress messages to the host's UI callback.
+struct UiBridge(Option<UiCallback>);
+
+impl UiBridge {
+    fn send(&self, level: UiLevel, text: &str) {
+        match level {
+            UiLevel::Error => log::error!("{text}"),
+            UiLevel::Warning => log::warn!("{text}"),
+            UiLevel::Init => log::info!("init message: {text}"),
+            UiLevel::Info => log::info!("{text}"),
+        }
+        if let Some(cb) = &self.0 {
+            cb(level, text);
+        }
+    }
+}
+
+impl BanManClientInterface for UiBridge {
+    fn init_message(&self, message: &str) {
+        self.send(UiLevel::Init, message);
+    }
+    fn banned_list_changed(&self) {}
+}
+
+/// The ban list in a [`KvStore`] (`banlist.json` text under [`BANLIST_KEY`]).
+struct KvBanDb(Arc<dyn KvStore>);
+
+impl BanDb for KvBanDb {
+    fn write(&self, banmap: &BanMap) -> Result<(), BanDbError> {
+        self.0
+            .put(BANLIST_KEY, write_banlist_json(banmap).as_bytes())
+            .map_err(|reason| BanDbError::Io {
+                name: self.name(),
+                reason,
+            })
+    }
+    fn read(&self) -> Result<BanMap, BanDbError> {
+        let name = self.name();
+        let bytes = self
+            .0
+            .get(BANLIST_KEY)
+            .map_err(|reason| BanDbError::Io {
+                name: name.clone(),
+                reason,
+            })?
+            .ok_or_else(|| BanDbError::NotFound { name: name.clone() })?;
+        let text = String::from_utf8_lossy(&bytes);
+        read_banlist_json(&text, &name).map(|p| p.bans)
+    }
+    fn name(&self) -> String {
+        format!("{BANLIST_KEY} in {}", self.0.name())
+    }
+}
+
+struct Running {
+    connman: net::CConnman,
+    addrman: Arc<AddrMan>,
+    banman: Arc<BanMan>,
+    kv: Arc<dyn KvStore>,
+    params: &'static NetworkParams,
+    opts_deterministic: bool,
+    opts_check: i32,
+    bantime: i64,
+}
+
+impl Running {
+    fn am_opts(&self) -> AddrManOptions<'static> {
+        AddrManOptions {
+            params: self.params,
+            deterministic: self.opts_deterministic,
+            consistency_check_ratio: self.opts_check,
+        }
+    }
+}
+
+/// Port of p2p_interface (logos/p2p/p2p.h): a running P2P layer.
+pub struct P2p {
+    state: Mutex<Option<Arc<Running>>>,
+    ui: Arc<UiBridge>,
+}
+
+impl fmt::Debug for P2p {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("P2p")
+            .field("running", &self.state.lock().is_some())
+            .finish()
+    }
+}
+
+fn save_addrman(kv: &dyn KvStore, addrman: &AddrMan, params: &NetworkParams) -> Result<(), String> {
+    let start = std::time::Instant::now();
+    kv.put(
+        PEERS_KEY,
+        &addrman::write_peers_dat(addrman, params.message_start),
+    )?;
+    log::debug!(
+        target: "net",
+        "Flushed {} addresses to peers.dat  {}ms",
+        addrman.size(None, None),
+        start.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+/// Port of LoadAddrman (addrdb.cpp) on a [`KvStore`]: a missing value gives an empty address
+/// manager; an unreadable one is kept under `peers.dat.corrupt-<time>` and the layer starts
+/// empty (DESIGN.md "Storage"), with a warning to the host.
+fn load_addrman(
+    kv: &dyn KvStore,
+    opts: &AddrManOptions<'_>,
+    ui: &UiBridge,
+) -> Result<AddrMan, P2pError> {
+    let fresh = || {
+        AddrMan::new(
+            NetGroupManager::new(),
+            opts.deterministic,
+            opts.consistency_check_ratio,
+            opts.params.hash_kind,
+        )
+    };
+    let name = format!("{PEERS_KEY} in {}", kv.name());
+    match kv.get(PEERS_KEY).map_err(P2pError::Storage)? {
+        None => Ok(fresh()),
+        Some(bytes) => match addrman_from_bytes(&bytes, NetGroupManager::new(), opts, &name) {
+            Ok(a) => {
+                log::info!("Loaded {} addresses from peers.dat", a.size(None, None));
+                Ok(a)
+            }
+            Err(e) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let aside = format!("{PEERS_KEY}.corrupt-{now}");
+                kv.put(&aside, &bytes).map_err(P2pError::Storage)?;
+                ui.send(
+                    UiLevel::Warning,
+                    &format!("{e}; moved aside to {aside}, starting with no addresses"),
+                );
+                Ok(fresh())
+            }
+        },
+    }
+}
+
+fn parse_subnet(addr: &str) -> Option<CSubNet> {
+    if addr.contains('/') {
+        let s = netbase::lookup_subnet(addr);
+        return s.is_valid().then_some(s);
+    }
+    let s = netbase::lookup_numeric(addr, 0);
+    s.addr.is_valid().then(|| CSubNet::from_addr(s.addr))
+}
+
+fn parse_netaddr(addr: &str) -> Option<CNetAddr> {
+    let s = netbase::lookup_numeric(addr, 0);
+    s.addr.is_valid().then_some(s.addr)
+}
+
+impl P2p {
+    /// Port of p2p_interface::Init (logos/p2p/p2p.cpp): opens the databases, loads the
+    /// address manager and the ban list, builds the connection manager with `upper` and starts
+    /// its threads; the addresses and bans are written every 15 minutes and at shutdown.
+    pub fn start(config: P2pConfig, upper: Arc<dyn UpperLayer>) -> Result<P2p, P2pError> {
+        let ui = Arc::new(UiBridge(config.ui.clone()));
+        match Self::start_inner(config, upper, &ui) {
+            Ok(r) => {
+                ui.send(UiLevel::Init, "Done loading");
+                Ok(P2p {
+                    state: Mutex::new(Some(Arc::new(r))),
+                    ui,
+                })
+            }
+            Err(e) => {
+                ui.send(UiLevel::Error, &e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    fn start_inner(
+        config: P2pConfig,
+        upper: Arc<dyn UpperLayer>,
+        ui: &Arc<UiBridge>,
+    ) -> Result<Running, P2pError> {
+        let params = NetworkParams::get(config.chain);
+        let kv = config.storage.open()?;
+        let am_opts = AddrManOptions {
+            params,
+            deterministic: config.deterministic_addrman,
+            consistency_check_ratio: config.check_addrman,
+        };
+        ui.send(UiLevel::Init, "Loading P2P addresses\u{2026}");
+        let addrman = Arc::new(load_addrman(kv.as_ref(), &am_opts, ui)?);
+        let mut seed_rng = addrman::FastRandomContext::new(false);
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed_rng.rand256());
+        let banman = Arc::new(BanMan::new(
+            Box::new(KvBanDb(Arc::clone(&kv))),
+            Some(Arc::clone(ui) as Arc<dyn BanManClientInterface>),
+            config.bantime,
+            Arc::new(addrman::SystemClock),
+            &mut rng,
+        ));
+        let mut net_opts = config.net.clone();
+        if config.test_mode {
+            net_opts.test_loopback_only = true;
+        }
+        let listen = net_opts.listen;
+        let connman = net::CConnman::new(
+            net_opts,
+            params,
+            Arc::new(net::clock::SystemClock),
+            Some(Arc::clone(&banman)),
+            Some(Arc::clone(&addrman)),
+            upper,
+        )
+        .map_err(|e| P2pError::Start(format!("Cannot create the connection manager: {e}")))?;
+        ui.send(UiLevel::Init, "Starting network threads\u{2026}");
+        connman.start().map_err(|e| {
+            P2pError::Start(if listen {
+                format!("Failed to listen on any port. Use -listen=0 if you want this. ({e})")
+            } else {
+                format!("Cannot start the network threads: {e}")
+            })
+        })?;
+        {
+            let (kv, addrman) = (Arc::clone(&kv), Arc::clone(&addrman));
+            connman.schedule_every(crate::run::DUMP_PEERS_INTERVAL, move || {
+                if let Err(e) = save_addrman(kv.as_ref(), &addrman, params) {
+                    log::error!("Failed to write the address database: {e}");
+                }
+            });
+        }
+        {
+            let banman = Arc::clone(&banman);
+            connman.schedule_every(crate::run::DUMP_BANS_INTERVAL, move || {
+                banman.dump_banlist()
+            });
+        }
+        Ok(Running {
+            connman,
+            addrman,
+            banman,
+            kv,
+            params,
+            opts_deterministic: config.deterministic_addrman,
+            opts_check: config.check_addrman,
+            bantime: config.bantime,
+        })
+    }
+
+    fn running(&self) -> Option<Arc<Running>> {
+        self.state.lock().clone()
+    }
+
+    /// Port of p2p_interface::PropagateMessage (logos/p2p/p2p.h): floods `msg` to every
+    /// connected peer (handshake done) and marks it seen; an important payload
+    /// ([`UpperLayer::is_message_important`]) is also kept for peers that connect later.
+    /// `false` only if no peer is connected (or the payload exceeds the message size cap, or
+    /// the layer was shut down).
+    pub fn propagate_message(&self, msg: &[u8]) -> bool {
+        match self.running() {
+            Some(r) => r.connman.propagate_message(msg),
+            None => false,
+        }
+    }
+
+    /// Port of p2p_interface::add_peers (logos/p2p/p2p.cpp): each `ip[:port]` (default port of
+    /// the network) is added to the address manager (routable addresses only, as Core's
+    /// AddrMan) and to the added-node list (Core's `addnode add`: kept connected), and dialled
+    /// once at once (`addnode onetry`). Returns how many entries were valid addresses.
+    pub fn add_peers<S: AsRef<str>>(&self, peers: &[S]) -> usize {
+        let Some(r) = self.running() else {
+            return 0;
+        };
+        let mut valid = Vec::new();
+        for p in peers {
+            let s = p.as_ref();
+            let svc = netbase::lookup_numeric(s, r.params.default_port);
+            if !svc.addr.is_valid() || svc.get_port() == 0 {
+                log::warn!("add_peers: cannot parse address '{s}'");
+                continue;
+            }
+            valid.push((s.to_string(), svc));
+        }
+        if valid.is_empty() {
+            return 0;
+        }
+        let now = r.connman.now_secs();
+        let addrs: Vec<CAddress> = valid
+            .iter()
+            .map(|(_, svc)| CAddress {
+                service: *svc,
+                n_services: ServiceFlags::NODE_NONE,
+                n_time: now,
+            })
+            .collect();
+        r.addrman.add(&addrs, &addrs[0].service.addr, 2 * 60 * 60);
+        for (name, svc) in &valid {
+            // Dial first, then add to the list: the "addcon" thread skips an added node that
+            // is connected, so it cannot race this dial into a second connection.
+            if !r.connman.already_connected_to_address(svc) {
+                r.connman.open_network_connection(
+                    &addrs[0],
+                    false,
+                    None,
+                    Some(name),
+                    net::connection_type::ConnectionType::Manual,
+                );
+            }
+            r.connman.add_node(name);
+        }
+        valid.len()
+    }
+
+    /// Not in Core: [`Self::add_peers`] for typed addresses.
+    pub fn add_peer_services(&self, peers: &[CService]) -> usize {
+        let v: Vec<String> = peers.iter().map(|s| s.to_string_addr_port()).collect();
+        self.add_peers(&v)
+    }
+
+    /// Port of CConnman::GetNodeStats (net.cpp) for the host: every peer, by node id. Reads the
+    /// peers' fields directly, one lock at a time (net's `get_node_stats` holds a peer's
+    /// `m_subver_mutex` while taking the peer-manager lock, which the message handler takes in
+    /// the other order; see /work/NEEDS-api.md).
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        let Some(r) = self.running() else {
+            return Vec::new();
+        };
+        let mut v: Vec<PeerInfo> = r
+            .connman
+            .nodes_snapshot()
+            .into_iter()
+            .map(|n| {
+                let bytes_sent = n.cs_v_send.lock().n_send_bytes;
+                let bytes_received = n.cs_v_recv.lock().n_recv_bytes;
+                PeerInfo {
+                    id: n.get_id(),
+                    address: n.addr.service.to_string_addr_port(),
+                    inbound: n.is_inbound_conn(),
+                    connection_type: n.m_conn_type.as_str().to_string(),
+                    connected_since: n.m_connected,
+                    bytes_sent,
+                    bytes_received,
+                    last_ping_micros: n.m_last_ping_time.load(Ordering::Relaxed),
+                    handshake_complete: n.f_successfully_connected.load(Ordering::SeqCst),
+                }
+            })
+            .collect();
+        v.sort_by_key(|p| p.id);
+        v
+    }
+
+    /// Port of p2p_interface::get_peers (logos/p2p/p2p.h): at most `max` peers with node id
+    /// `>= cursor`, in id order, and the cursor of the next page (`None`: no more peers).
+    pub fn get_peers(&self, cursor: i64, max: usize) -> (Vec<PeerInfo>, Option<i64>) {
+        let all = self.peers();
+        let mut rest = all.into_iter().filter(|p| p.id >= cursor).peekable();
+        let page: Vec<PeerInfo> = rest.by_ref().take(max).collect();
+        let next = rest.peek().map(|p| p.id);
+        (page, next)
+    }
+
+    /// Port of p2p_interface::add_to_blacklist (logos/p2p/p2p.cpp): bans the address (or
+    /// `a.b.c.d/n` subnet) for `-bantime` and disconnects matching peers (Core's `setban add`).
+    /// `false` if `addr` does not parse.
+    pub fn add_to_blacklist(&self, addr: &str) -> bool {
+        let Some(r) = self.running() else {
+            return false;
+        };
+        let Some(subnet) = parse_subnet(addr) else {
+            return false;
+        };
+        r.banman.ban_subnet(&subnet, r.bantime, false);
+        //DMITRY: the host blacklists an address (2019 add_to_blacklist, called when validation fails); Core: rpc/net.cpp::setban (BanMan::Ban + CConnman::DisconnectNode(subnet)); kept: ban, then disconnect every matching peer.
+        r.connman.disconnect_node_by_subnet(&subnet);
+        true
+    }
+
+    /// Port of p2p_interface::is_blacklisted (logos/p2p/p2p.cpp): whether an unexpired ban
+    /// covers `addr`.
+    pub fn is_blacklisted(&self, addr: &str) -> bool {
+        match (self.running(), parse_netaddr(addr)) {
+            (Some(r), Some(a)) => r.banman.is_banned(&a),
+            _ => false,
+        }
+    }
+
+    /// Port of p2p_interface::load_databases (logos/p2p/p2p.cpp): reads the stored address
+    /// database and ban list and merges them into the running ones (addresses added, tried
+    /// ones marked good; bans re-applied with their expiry). `false` if a value could not be
+    /// read.
+    pub fn load_databases(&self) -> bool {
+        let Some(r) = self.running() else {
+            return false;
+        };
+        let mut ok = true;
+        let name = format!("{PEERS_KEY} in {}", r.kv.name());
+        match r.kv.get(PEERS_KEY) {
+            Ok(Some(bytes)) => {
+                match addrman_from_bytes(&bytes, NetGroupManager::new(), &r.am_opts(), &name) {
+                    Ok(stored) => {
+                        for tried in [false, true] {
+                            for (info, _) in stored.get_entries(tried) {
+                                r.addrman
+                                    .add(std::slice::from_ref(&info.addr), &info.source, 0);
+                                if tried {
+                                    r.addrman.good(&info.addr.service, info.m_last_success);
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        self.ui.send(UiLevel::Error, &e.to_string());
+                        ok = false;
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.ui.send(UiLevel::Error, &e);
+                ok = false;
+            }
+        }
+        match KvBanDb(Arc::clone(&r.kv)).read() {
+            Ok(bans) => {
+                for (subnet, entry) in bans {
+                    r.banman.ban_subnet(&subnet, entry.n_ban_until, true);
+                }
+            }
+            Err(BanDbError::NotFound { .. }) => {}
+            Err(e) => {
+                self.ui.send(UiLevel::Error, &e.to_string());
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// Port of p2p_interface::save_databases (logos/p2p/p2p.cpp): writes the address database
+    /// (Core's DumpAddresses) and the ban list (Core's DumpBanlist), each in one transaction.
+    pub fn save_databases(&self) -> bool {
+        let Some(r) = self.running() else {
+            return false;
+        };
+        Self::save(&r, &self.ui)
+    }
+
+    fn save(r: &Running, ui: &UiBridge) -> bool {
+        let mut ok = true;
+        if let Err(e) = save_addrman(r.kv.as_ref(), &r.addrman, r.params) {
+            ui.send(
+                UiLevel::Error,
+                &format!("Failed to write the address database: {e}"),
+            );
+            ok = false;
+        }
+        if let Err(e) = KvBanDb(Arc::clone(&r.kv)).write(&r.banman.get_banned()) {
+            ui.send(
+                UiLevel::Error,
+                &format!("Failed to write the ban list: {e}"),
+            );
+            ok = false;
+        }
+        ok
+    }
+
+    /// Port of p2p_interface::TraverseCommandLineOptions (logos/p2p/p2p.cpp); see [`options`].
+    pub fn options() -> Vec<OptionDesc> {
+        options()
+    }
+
+    /// Not in Core: the first port the layer listens on (tests bind port 0 and read it here).
+    pub fn listen_port(&self) -> Option<u16> {
+        self.running().and_then(|r| r.connman.get_listen_port())
+    }
+
+    /// Not in Core: the network this instance runs on.
+    pub fn params(&self) -> Option<&'static NetworkParams> {
+        self.running().map(|r| r.params)
+    }
+
+    /// Port of p2p_interface::Shutdown (logos/p2p/p2p.cpp) with Shutdown (init.cpp): stops
+    /// and joins every thread, closes every socket, writes both databases. Idempotent; also
+    /// run on drop. Must not be called from inside an upper-layer or UI callback (those run
+    /// on the threads it joins).
+    pub fn shutdown(&self) {
+        let Some(r) = self.state.lock().take() else {
+            return;
+        };
+        log::info!("Shutdown: In progress...");
+        r.connman.stop();
+        Self::save(&r, &self.ui);
+        self.ui.send(UiLevel::Info, "Shutdown: done");
+    }
+
+    /// Not in Core: whether [`Self::shutdown`] ran.
+    pub fn is_shut_down(&self) -> bool {
+        self.state.lock().is_none()
+    }
+}
+
+impl Drop for P2p {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
