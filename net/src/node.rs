@@ -25,47 +25,6 @@ pub use crate::eviction::NodeId;
 /// Key under which bytes of unknown message types are counted (Core's `NET_MESSAGE_TYPE_OTHER`).
 pub const NET_MESSAGE_TYPE_OTHER: &str = "*other*";
 
-/// Message types whose byte counts are kept separately (Core's `ALL_NET_MESSAGE_TYPES`, P2P
-/// part; block and transaction types are recognised too so their bytes are attributed).
-pub const ALL_NET_MESSAGE_TYPES: &[&str] = &[
-    "version",
-    "verack",
-    "addr",
-    "addrv2",
-    "sendaddrv2",
-    "inv",
-    "getdata",
-    "merkleblock",
-    "getblocks",
-    "getheaders",
-    "tx",
-    "headers",
-    "block",
-    "getaddr",
-    "mempool",
-    "ping",
-    "pong",
-    "notfound",
-    "filterload",
-    "filteradd",
-    "filterclear",
-    "sendheaders",
-    "feefilter",
-    "sendcmpct",
-    "cmpctblock",
-    "getblocktxn",
-    "blocktxn",
-    "getcfilters",
-    "cfilter",
-    "getcfheaders",
-    "cfheaders",
-    "getcfcheckpt",
-    "cfcheckpt",
-    "wtxidrelay",
-    "sendtxrcncl",
-    "logos",
-];
-
 /// State guarded by `cs_vSend` (Core: `vSendMsg`, `m_send_memusage`, `nSendBytes`,
 /// `mapSendBytesPerMsgType`, and the send half of the transport).
 pub struct SendState {
@@ -221,7 +180,9 @@ impl CNode {
             init.addr_name.clone()
         };
         let mut recv_map = BTreeMap::new();
-        for t in ALL_NET_MESSAGE_TYPES {
+        // Core's ALL_NET_MESSAGE_TYPES, plus our `logos` command.
+        let types = protocol::message::ALL_NET_MESSAGE_TYPES.iter();
+        for t in types.chain(std::iter::once(&protocol::message::net_msg_type::LOGOS)) {
             recv_map.insert((*t).to_string(), 0u64);
         }
         recv_map.insert(NET_MESSAGE_TYPE_OTHER.to_string(), 0u64);

@@ -38,37 +38,7 @@ pub use crate::addr_relay::{MAX_ADDR_TO_SEND, MAX_PCT_ADDR_TO_SEND};
 /// Core's `typeid(std::ios_base::failure).name()` as libstdc++ prints it, for log parity.
 const IOS_FAILURE_TYPE_NAME: &str = "NSt8ios_base7failureB5cxx11E";
 
-/// Message types belonging to block and transaction relay: recognised, never processed.
-/// Core handles them; this port has no chain or mempool.
-pub const IGNORED_MESSAGE_TYPES: &[&str] = &[
-    "inv",
-    "getdata",
-    "merkleblock",
-    "getblocks",
-    "getheaders",
-    "tx",
-    "headers",
-    "block",
-    "mempool",
-    "notfound",
-    "filterload",
-    "filteradd",
-    "filterclear",
-    "sendheaders",
-    "feefilter",
-    "sendcmpct",
-    "cmpctblock",
-    "getblocktxn",
-    "blocktxn",
-    "getcfilters",
-    "cfilter",
-    "getcfheaders",
-    "cfheaders",
-    "getcfcheckpt",
-    "cfcheckpt",
-    "wtxidrelay",
-    "sendtxrcncl",
-];
+pub use protocol::message::IGNORED_MESSAGE_TYPES;
 
 /// Upper-layer interface: the Logos node's callbacks for `logos` payloads.
 pub trait UpperLayer: Send + Sync {
