@@ -26,6 +26,8 @@ pub mod bloom;
 pub mod clock;
 pub mod random;
 pub mod store;
+#[cfg(test)]
+mod test_util;
 
 pub use addrdb::{
     read_from_stream, read_peers_dat, read_peers_dat_file, write_peers_dat, write_peers_dat_file,
