@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use addrman::banman::{BanMan, MemoryBanDb};
 use addrman::AddrMan;
 use common::*;
 use dns_responder::DnsResponder;
@@ -28,7 +27,6 @@ use net::dnsseed::{DnsResolver, HickoryResolver};
 use net::{AcceptAll, CConnman, Clock, MockClock, Options};
 use netbase::{CNetAddr, CService, NetGroupManager};
 use protocol::{CAddress, Chain, NetworkParams, ServiceFlags};
-use rand_core::SeedableRng;
 
 // ---------------------------------------------------------------- helpers
 
@@ -64,46 +62,14 @@ impl RecordingConnector {
 /// the threads start.
 fn start_dialer(
     chain: Chain,
-    mut opts: Options,
+    opts: Options,
     conn: &RecordingConnector,
     fill: impl FnOnce(&AddrMan),
 ) -> TestNode {
-    init_logging();
-    opts.test_loopback_only = true;
-    let params = NetworkParams::get(chain);
-    let clock = Arc::new(MockClock::new(T0));
-    let addrman = Arc::new(
-        AddrMan::new(NetGroupManager::new(), true, 0, params.hash_kind).with_clock(clock.clone()),
-    );
-    fill(&addrman);
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
-    let banman = Arc::new(BanMan::new(
-        Box::new(MemoryBanDb::new()),
-        None,
-        24 * 3600,
-        clock.clone(),
-        &mut rng,
-    ));
-    let connman = CConnman::new(
-        opts,
-        params,
-        clock.clone(),
-        Some(banman.clone()),
-        Some(addrman.clone()),
-        Arc::new(AcceptAll),
-    )
-    .expect("connman");
-    connman.set_connector(conn.clone());
-    connman.start().expect("start");
-    let port = connman.get_listen_port().unwrap_or(0);
-    TestNode {
-        connman,
-        clock,
-        banman,
-        addrman,
-        params,
-        port,
-    }
+    start_node_prepared(chain, opts, Arc::new(AcceptAll), |addrman, connman| {
+        fill(addrman);
+        connman.set_connector(conn.clone());
+    })
 }
 
 fn logos_services() -> ServiceFlags {

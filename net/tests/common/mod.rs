@@ -174,7 +174,18 @@ pub fn test_options() -> Options {
 }
 
 /// Start a node on `chain` with `opts` (forced to loopback-only), a mock clock at `T0`.
-pub fn start_node_with(chain: Chain, mut opts: Options, upper: Arc<dyn UpperLayer>) -> TestNode {
+pub fn start_node_with(chain: Chain, opts: Options, upper: Arc<dyn UpperLayer>) -> TestNode {
+    start_node_prepared(chain, opts, upper, |_, _| {})
+}
+
+/// As [`start_node_with`], with `prepare` run on the address manager and the connman before the
+/// threads start (fill addrman, install a connector).
+pub fn start_node_prepared(
+    chain: Chain,
+    mut opts: Options,
+    upper: Arc<dyn UpperLayer>,
+    prepare: impl FnOnce(&AddrMan, &CConnman),
+) -> TestNode {
     init_logging();
     opts.test_loopback_only = true;
     let params = NetworkParams::get(chain);
@@ -199,6 +210,7 @@ pub fn start_node_with(chain: Chain, mut opts: Options, upper: Arc<dyn UpperLaye
         upper,
     )
     .expect("connman");
+    prepare(&addrman, &connman);
     connman.start().expect("start");
     let port = connman.get_listen_port().unwrap_or(0);
     TestNode {
