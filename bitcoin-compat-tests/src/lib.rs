@@ -2,6 +2,8 @@
 //! check our decoders against it. The integration tests in `tests/` assert on these; the
 //! `bitcoin-compat-tests` binary prints a summary.
 
+pub mod difflog;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
