@@ -136,17 +136,26 @@ typedef struct LogosP2pConfig {
    */
   const char *const *argv;
   /*
-   Data directory (as `-datadir`); NULL: from `argv`, or the default one. Ignored for
-   storage when `lmdb_env` is set.
+   Data directory (as `-datadir`); NULL: from `argv`, or the default one. Its
+   `logos-p2p.conf` (or `-conf`) is read as `logos-p2pd` reads it (`-noconf`: none). Not
+   used for storage when `lmdb_env` is set (nothing is created in it).
    */
   const char *datadir;
   /*
    The host's LMDB environment (NULL: `<datadir>/p2p.lmdb`). It must stay open until
-   [`logos_p2p_shutdown`] returns, and come from the LMDB this library is linked with.
+   [`logos_p2p_shutdown`] returns, and come from the LMDB this library is linked with:
+   the system liblmdb (`-llmdb`) when the library was built with liblmdb-dev installed.
+   Open it with `MDB_NOTLS` if the host may hold a read transaction on a thread while it
+   calls into the layer (the layer's transactions run on its own threads and on the
+   calling thread, each begun and ended within one call).
    */
   MDB_env *lmdb_env;
   /*
-   The database of `lmdb_env` to keep our two values in (`peers.dat`, `banlist.json`).
+   The database of `lmdb_env` (from `mdb_dbi_open`, committed) the layer keeps its values
+   in, beside any keys of the host: `peers.dat` (the address DB, peers.dat bytes),
+   `banlist.json` (the ban list, banlist.json text) and, after a corrupt `peers.dat`,
+   `peers.dat.corrupt-<unix time>`. Two layers sharing an environment need one database
+   each.
    */
   MDB_dbi lmdb_dbi;
   /*

@@ -8,7 +8,9 @@
  * Usage: flood <datadir-a> <datadir-b> <datadir-c> [timeout-seconds]
  * Build (from the repository root):
  *   cargo build -p node && cc -std=c11 -Iinclude examples/c/flood.c target/debug/libnode.a \
- *       -lpthread -ldl -lm -lrt -o target/flood-c
+ *       -llmdb -lpthread -ldl -lm -lrt -o target/flood-c
+ * (-llmdb: the library links the system liblmdb when liblmdb-dev is installed; drop it when
+ * lmdb-sys bundled its own copy into libnode.a.)
  * Exit status 0 when everything held. */
 
 #define _POSIX_C_SOURCE 200809L

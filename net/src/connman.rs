@@ -43,6 +43,10 @@ use crate::dnsseed::{
 use crate::eviction::{select_node_to_evict, NodeEvictionCandidate};
 use crate::flood::{ImportantStore, SeenSet};
 use crate::local_addr::LocalHostMap;
+use crate::net_permissions::{
+    add_whitelist_permission_flags, has_flag, NetPermissionFlags, NetWhitebindPermissions,
+    NetWhitelistPermissions, DEFAULT_WHITELISTFORCERELAY, DEFAULT_WHITELISTRELAY,
+};
 use crate::node::{CNode, CNodeInit, NodeId};
 use crate::open_connections::{
     get_full_outbound_conn_count, specified_outgoing_pause_slices, AddrFetchQueue,
@@ -174,7 +178,22 @@ pub struct Options {
     /// `-listen`.
     pub listen: bool,
     /// `-bind` addresses (port 0 = any free port; see [`CConnman::get_bound_addrs`]).
+    /// With neither `binds` nor [`Self::white_binds`], Core's `bind_on_any`: `[::]` and
+    /// `0.0.0.0` on [`Self::port`] (see [`listen_plan`]).
     pub binds: Vec<SocketAddr>,
+    /// `-port`: the port of the wildcard binds (`None`: the network's default port).
+    pub port: Option<u16>,
+    /// `-whitebind` entries (Core's `vWhiteBinds`).
+    pub white_binds: Vec<NetWhitebindPermissions>,
+    /// `-whitelist` entries for inbound connections (Core's `vWhitelistedRangeIncoming`).
+    pub whitelisted_range_incoming: Vec<NetWhitelistPermissions>,
+    /// `-whitelist` entries with `out`, for manual connections (Core's
+    /// `vWhitelistedRangeOutgoing`).
+    pub whitelisted_range_outgoing: Vec<NetWhitelistPermissions>,
+    /// `-whitelistrelay` (Core's `whitelist_relay`).
+    pub whitelist_relay: bool,
+    /// `-whitelistforcerelay` (Core's `whitelist_forcerelay`).
+    pub whitelist_forcerelay: bool,
     /// `-connect` list: only these are dialled (as manual connections).
     pub connect: Vec<String>,
     /// `-addnode` list.
@@ -219,9 +238,19 @@ pub struct Options {
     pub dns_resolver: Option<SharedResolver>,
     /// Ask only this DNS server for the DNS seeds (an explicit nameserver override).
     pub dns_nameserver: Option<SocketAddr>,
-    /// Persist the address database (every [`DUMP_PEERS_INTERVAL`] on the scheduler thread,
-    /// and once at [`CConnman::stop`]).
+    /// Persist the address database (every [`Self::dump_addresses_interval`] on the scheduler
+    /// thread, and once at [`CConnman::stop`]).
     pub on_dump_addresses: Option<DumpAddressesHook>,
+    /// How often the address database is dumped: Core's [`DUMP_PEERS_INTERVAL`] (15 min); the
+    /// node's debug option `-dumpaddressesinterval` shortens it for tests.
+    pub dump_addresses_interval: Duration,
+    /// `-discover` (Core's `fDiscover`): learn our own addresses from routable `-bind`
+    /// addresses and, when bound to all addresses, from the interfaces (local_addr.rs). Core's
+    /// default is on when listening without `-externalip`; the node sets it, off here.
+    pub discover: bool,
+    /// `-externalip` addresses (with the listen port unless they name one): our own addresses,
+    /// advertised to peers (Core: `AddLocal(addr, LOCAL_MANUAL)` in AppInitMain).
+    pub external_ips: Vec<CService>,
 }
 
 impl Default for Options {
@@ -232,6 +261,12 @@ impl Default for Options {
             connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
             listen: true,
             binds: Vec::new(),
+            port: None,
+            white_binds: Vec::new(),
+            whitelisted_range_incoming: Vec::new(),
+            whitelisted_range_outgoing: Vec::new(),
+            whitelist_relay: DEFAULT_WHITELISTRELAY,
+            whitelist_forcerelay: DEFAULT_WHITELISTFORCERELAY,
             connect: Vec::new(),
             add_nodes: Vec::new(),
             max_receive_buffer: DEFAULT_MAXRECEIVEBUFFER,
@@ -253,6 +288,9 @@ impl Default for Options {
             dns_resolver: None,
             dns_nameserver: None,
             on_dump_addresses: None,
+            dump_addresses_interval: DUMP_PEERS_INTERVAL,
+            discover: false,
+            external_ips: Vec::new(),
         }
     }
 }
@@ -304,6 +342,9 @@ pub struct CNodeStats {
     pub state: Option<CNodeStateStats>,
     /// Mapped AS (always 0: no asmap).
     pub m_mapped_as: u32,
+    /// Permissions from `-whitebind` / `-whitelist` (Core's `m_permission_flags`;
+    /// `net_permissions::to_strings` gives getpeerinfo's `permissions`).
+    pub m_permission_flags: NetPermissionFlags,
 }
 
 /// One entry of the added-node list (Core's `AddedNodeParams`).
@@ -373,6 +414,30 @@ impl ThreadInterrupt {
     }
 }
 
+/// A `logos` payload hashed and framed once, ready to be flooded
+/// ([`ConnmanInner::prepare_logos`], [`ConnmanInner::propagate_prepared`]).
+#[derive(Clone, Debug)]
+pub struct PreparedLogos {
+    hash: [u8; 32],
+    msg: SerializedNetMsg,
+}
+
+impl PreparedLogos {
+    /// Not in Core: the payload's network hash (its dedup id; the first 4 bytes are the checksum).
+    pub fn hash(&self) -> &[u8; 32] {
+        &self.hash
+    }
+}
+
+/// A listening socket and the permissions of peers that connect through it (Core's
+/// `CConnman::ListenSocket`).
+pub struct ListenSocket {
+    /// The socket.
+    pub sock: TcpListener,
+    /// `-whitebind` permissions, else none.
+    pub permissions: NetPermissionFlags,
+}
+
 /// State shared by the connection manager's threads. Reached through [`CConnman`] (which
 /// derefs to it) or from a thread started with [`CConnman::spawn_thread`].
 pub struct ConnmanInner {
@@ -406,7 +471,7 @@ pub struct ConnmanInner {
     waker: Arc<Waker>,
     wake_pending: AtomicBool,
     poll: Mutex<Option<Poll>>,
-    listeners: Mutex<Vec<TcpListener>>,
+    listeners: Mutex<Vec<ListenSocket>>,
     bound: Mutex<Vec<SocketAddr>>,
 
     sem_outbound: Arc<CountingSemaphore>,
@@ -420,6 +485,8 @@ pub struct ConnmanInner {
     peerman: PeerManager,
     scheduler: CScheduler,
     m_flood_seen: Mutex<SeenSet>,
+    /// Not in Core: counters of the `logos` flood (RPC `getlogosinfo`).
+    m_flood_counters: FloodCounters,
     m_important: Mutex<ImportantStore>,
     /// Core's `m_addr_response_caches` (addr_cache.rs).
     m_addr_response_caches: Mutex<AddrResponseCache>,
@@ -438,6 +505,30 @@ pub struct ConnmanInner {
     /// When [`CConnman::start`] ran (µs): Core's `start` of ThreadOpenConnections and
     /// ThreadDNSAddressSeed, read before the threads are spawned so they share one origin.
     m_start_micros: AtomicI64,
+}
+
+/// Not in Core: what the `logos` flood has done since start (RPC `getlogosinfo`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FloodStats {
+    /// Payload ids in the dedup seen-set now.
+    pub seen_set_size: usize,
+    /// Payloads handed to the upper layer's `receive_message`.
+    pub delivered: u64,
+    /// Received payloads relayed on to at least one other peer.
+    pub relayed: u64,
+    /// Received payloads dropped: seen before, or refused by the upper layer.
+    pub dropped: u64,
+    /// Payloads of our own queued by [`ConnmanInner::propagate_message`] (it returned true).
+    pub propagated: u64,
+}
+
+/// The atomic counters behind [`FloodStats`].
+#[derive(Debug, Default)]
+struct FloodCounters {
+    delivered: AtomicU64,
+    relayed: AtomicU64,
+    dropped: AtomicU64,
+    propagated: AtomicU64,
 }
 
 /// The connection manager handle. Port of `CConnman` (net.h).
@@ -486,14 +577,18 @@ impl CConnman {
             seed1: random_u64() ^ now as u64,
         };
         let listen = options.listen;
-        // Core's GetListenPort: the first -bind port, else the network's default port.
+        let discover = options.discover;
+        // Core's GetListenPort: the first -bind port, else -port, else the network's default
+        // port (the port Discover() advertises our interface addresses with).
         let listen_port = options
             .binds
             .first()
             .map(SocketAddr::port)
             .filter(|p| *p != 0)
+            .or(options.port)
             .unwrap_or(params.default_port);
         let inner = ConnmanInner {
+            m_flood_counters: FloodCounters::default(),
             m_flood_seen: Mutex::new(SeenSet::new(
                 options.flood_seen_max,
                 options.flood_seen_max_age,
@@ -547,13 +642,19 @@ impl CConnman {
             m_addr_response_caches: Mutex::new(AddrResponseCache::new(seeds)),
             seeds,
             reachable: default_reachable_nets(),
-            local_host: LocalHostMap::new(listen_port, false, listen),
+            local_host: LocalHostMap::new(listen_port, discover, listen),
             rng: Mutex::new(ChaCha20Rng::seed_from_u64(random_u64() ^ now as u64)),
             disconnects: Mutex::new(VecDeque::new()),
             m_addr_fetches: AddrFetchQueue::default(),
             f_addresses_initialized: AtomicBool::new(false),
             m_start_micros: AtomicI64::new(now.saturating_mul(1_000_000)),
         };
+        // Core's AppInitMain: every -externalip is one of our addresses (LOCAL_MANUAL).
+        for ip in &inner.opts.external_ips {
+            inner
+                .local_host
+                .add_local(ip, crate::local_addr::LOCAL_MANUAL, &inner.reachable);
+        }
         Ok(CConnman {
             inner: Arc::new(inner),
             threads: Mutex::new(Vec::new()),
@@ -577,27 +678,44 @@ impl CConnman {
         self.inner.clone()
     }
 
-    /// Port of CConnman::BindListenPort / InitBinds (net.cpp): bind every `-bind` address.
+    /// Port of CConnman::InitBinds and CConnman::Bind (net.cpp): bind every `-bind` and
+    /// `-whitebind` address, or, with neither, `[::]` (failure not fatal) and `0.0.0.0` on the
+    /// listening port (see [`crate::listen::listen_plan`]).
     fn init_binds(&self) -> io::Result<()> {
-        let binds = if self.opts.binds.is_empty() {
-            vec![SocketAddr::from(([0, 0, 0, 0], self.params.default_port))]
-        } else {
-            self.opts.binds.clone()
-        };
+        let port = self.opts.port.unwrap_or(self.params.default_port);
+        let plan = crate::listen::listen_plan(&self.opts.binds, &self.opts.white_binds, port);
         let mut listeners = self.inner.listeners.lock();
         let mut bound = self.inner.bound.lock();
-        for (i, b) in binds.iter().enumerate() {
-            let mut l = TcpListener::bind(*b).map_err(|e| {
-                log::error!(target: "net", "Unable to bind to {} on this computer. {}", b, e);
-                e
-            })?;
+        for spec in plan {
+            let mut l = match crate::listen::bind_listen_port(spec.addr) {
+                Ok(l) => l,
+                Err(e) => {
+                    log::error!(target: "net", "{e}");
+                    if spec.report_error {
+                        return Err(io::Error::new(io::ErrorKind::AddrInUse, e));
+                    }
+                    continue;
+                }
+            };
             self.inner
                 .registry
-                .register(&mut l, Token(i), Interest::READABLE)?;
+                .register(&mut l, Token(listeners.len()), Interest::READABLE)?;
             let local = l.local_addr()?;
-            log::info!("Bound to {}", local);
+            log::info!(
+                "Bound to {}",
+                CService::from_socket_addr(&local).to_string_addr_port()
+            );
+            // Core's Bind: a routable bound address is one of ours (when -discover).
+            self.inner.local_host.add_bound_local(
+                &CService::from_socket_addr(&local),
+                spec.permissions,
+                &self.inner.reachable,
+            );
             bound.push(local);
-            listeners.push(l);
+            listeners.push(ListenSocket {
+                sock: l,
+                permissions: spec.permissions,
+            });
         }
         Ok(())
     }
@@ -616,6 +734,13 @@ impl CConnman {
         }
         if self.opts.listen {
             self.init_binds()?;
+        }
+        // Core's AppInitMain: with no -bind / -whitebind, every interface address is ours.
+        if self.opts.binds.is_empty() && self.opts.white_binds.is_empty() {
+            self.inner.local_host.discover(
+                &crate::local_addr::get_local_addresses(),
+                &self.inner.reachable,
+            );
         }
         // Core shuffles the seed nodes so a restart does not ask the same one first.
         let mut seed_nodes = self.opts.seed_nodes.clone();
@@ -674,8 +799,14 @@ impl CConnman {
             self.spawn_named("scheduler", move || inner.scheduler.service_queue())?;
         }
         if self.opts.on_dump_addresses.is_some() && self.inner.addrman.is_some() {
-            let inner = self.inner.clone();
-            self.schedule_every(DUMP_PEERS_INTERVAL, move || inner.dump_addresses());
+            // Weak: the task lives in this manager's own scheduler, so a strong reference
+            // would keep the manager alive forever (a cycle valgrind reports as lost).
+            let inner = Arc::downgrade(&self.inner);
+            self.schedule_every(self.opts.dump_addresses_interval, move || {
+                if let Some(inner) = inner.upgrade() {
+                    inner.dump_addresses()
+                }
+            });
         }
         Ok(())
     }
@@ -1085,6 +1216,7 @@ impl ConnmanInner {
                 their_services: n.their_services(),
                 state,
                 m_mapped_as: self.m_netgroupman.get_mapped_as(&n.addr.service.addr),
+                m_permission_flags: n.m_permission_flags,
             });
         }
         v
@@ -1378,7 +1510,7 @@ impl ConnmanInner {
                         break;
                     }
                     if m.header.is_none() {
-                        m.header = Some(transport.frame_header(&m.m_type, &m.data));
+                        m.header = Some(transport.frame_header(m.m_type, &m.data));
                     }
                     bytes += m.data.len() + crate::transport::HEADER_SIZE;
                 }
@@ -1485,9 +1617,23 @@ impl ConnmanInner {
     /// Queue `msg` to every fully connected peer except `except` (Core's `ForEachNode` +
     /// `PushMessage`). Returns how many peers got it.
     fn push_to_all(&self, msg: &SerializedNetMsg, except: Option<NodeId>) -> usize {
-        let nodes = self.nodes_snapshot();
         let mut n = 0;
-        for node in nodes {
+        if msg.data.len() < DEFER_BELOW_BYTES {
+            // Small payloads are only queued (the socket thread writes them), so they are
+            // pushed under `m_nodes_mutex` (Core's ForEachNode; lock order m_nodes_mutex →
+            // cs_vSend) without allocating a snapshot per message.
+            let nodes = self.m_nodes_mutex.lock();
+            for node in nodes.iter() {
+                if Some(node.get_id()) == except || !Self::node_fully_connected(node) {
+                    continue;
+                }
+                self.push_message_deferred(node, msg.clone());
+                n += 1;
+            }
+            return n;
+        }
+        // Large ones are written at once by this thread: no socket write under the lock.
+        for node in self.nodes_snapshot() {
             if Some(node.get_id()) == except || !Self::node_fully_connected(&node) {
                 continue;
             }
@@ -1503,25 +1649,60 @@ impl ConnmanInner {
     /// connected peer. `false` only if there is no such peer (or the payload is too large).
     /// Important payloads are also kept for peers that connect later.
     pub fn propagate_message(&self, payload: &[u8]) -> bool {
+        match self.prepare_logos(payload) {
+            Some(p) => self.propagate_prepared(&p),
+            None => false,
+        }
+    }
+
+    /// Not in Core: the first half of [`Self::propagate_message`]: hash `payload` once and frame it
+    /// (header with the checksum, shared payload). `None` if it is too large.
+    pub fn prepare_logos(&self, payload: &[u8]) -> Option<PreparedLogos> {
         if payload.len() > self.max_message_length() as usize {
             log::warn!(target: "net", "propagate_message: payload of {} bytes exceeds the maximum message size", payload.len());
-            return false;
+            return None;
         }
         let hash = self.params.hash_kind.hash(payload);
+        let header = build_header(self.params.message_start, "logos", payload.len(), &hash);
+        Some(PreparedLogos {
+            hash,
+            msg: SerializedNetMsg::framed("logos", Arc::new(payload.to_vec()), header),
+        })
+    }
+
+    /// Not in Core: the second half of [`Self::propagate_message`] for a payload framed by
+    /// [`Self::prepare_logos`]: mark it seen, keep it if important, queue it to every fully
+    /// connected peer. `false` only if there is no such peer.
+    pub fn propagate_prepared(&self, p: &PreparedLogos) -> bool {
+        let (hash, msg) = (p.hash, &p.msg);
         let now = self.now_secs();
         self.m_flood_seen.lock().insert(hash, now);
-        let header = build_header(self.params.message_start, "logos", payload.len(), &hash);
-        let msg = SerializedNetMsg {
-            m_type: "logos".to_string(),
-            data: Arc::from(payload),
-            header: Some(header),
-        };
-        if self.upper.is_message_important(payload) {
-            self.m_important
-                .lock()
-                .insert(hash, msg.data.clone(), header);
+        if self.upper.is_message_important(&msg.data) {
+            if let Some(header) = msg.header {
+                self.m_important
+                    .lock()
+                    .insert(hash, msg.data.clone(), header);
+            }
         }
-        self.push_to_all(&msg, None) > 0
+        let sent = self.push_to_all(msg, None) > 0;
+        if sent {
+            self.m_flood_counters
+                .propagated
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    /// Not in Core: the `logos` flood counters and the seen-set size (RPC `getlogosinfo`).
+    pub fn flood_stats(&self) -> FloodStats {
+        let c = &self.m_flood_counters;
+        FloodStats {
+            seen_set_size: self.m_flood_seen.lock().len(),
+            delivered: c.delivered.load(Ordering::Relaxed),
+            relayed: c.relayed.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            propagated: c.propagated.load(Ordering::Relaxed),
+        }
     }
 
     fn max_message_length(&self) -> u32 {
@@ -1533,35 +1714,53 @@ impl ConnmanInner {
     /// A `logos` message arrived from `node` (message handler thread): dedup by the payload
     /// hash the transport already computed, hand new payloads to the upper layer, relay
     /// accepted ones with the header they arrived with.
-    pub(crate) fn process_logos(&self, node: &CNode, msg: &CNetMessage) {
+    pub(crate) fn process_logos(&self, node: &CNode, msg: &mut CNetMessage) {
         let now = self.now_secs();
         if !self.m_flood_seen.lock().insert(msg.m_hash, now) {
+            self.m_flood_counters
+                .dropped
+                .fetch_add(1, Ordering::Relaxed);
             return;
         }
+        self.m_flood_counters
+            .delivered
+            .fetch_add(1, Ordering::Relaxed);
         if !self.upper.receive_message(&msg.m_recv) {
+            self.m_flood_counters
+                .dropped
+                .fetch_add(1, Ordering::Relaxed);
             //DMITRY: upper layer rejects a logos payload; Core: none (logos flood, logos/p2p/net_processing.cpp of the 2019 port); changed: dropped and not relayed, the peer is not punished (only the upper layer can judge payloads).
             log::debug!(target: "net", "logos message ({} bytes) from peer={} rejected by the upper layer", msg.m_recv.len(), node.get_id());
             return;
         }
         node.m_last_logos_time.store(now, Ordering::Relaxed);
         let important = self.upper.is_message_important(&msg.m_recv);
+        // Filtered under the lock: no snapshot is allocated when there is no one to relay to.
         let targets: Vec<Arc<CNode>> = self
-            .nodes_snapshot()
-            .into_iter()
+            .m_nodes_mutex
+            .lock()
+            .iter()
             .filter(|n| n.get_id() != node.get_id() && Self::node_fully_connected(n))
+            .cloned()
             .collect();
         if targets.is_empty() && !important {
             return;
         }
-        let out = SerializedNetMsg {
-            m_type: "logos".to_string(),
-            data: Arc::from(msg.m_recv.as_slice()),
-            header: Some(msg.m_header),
-        };
+        // The payload moves into the shared buffer every target's queue points at: no copy.
+        let out = SerializedNetMsg::framed(
+            "logos",
+            Arc::new(std::mem::take(&mut msg.m_recv)),
+            msg.m_header,
+        );
         if important {
             self.m_important
                 .lock()
                 .insert(msg.m_hash, out.data.clone(), msg.m_header);
+        }
+        if !targets.is_empty() {
+            self.m_flood_counters
+                .relayed
+                .fetch_add(1, Ordering::Relaxed);
         }
         for t in targets {
             self.push_message_deferred(&t, out.clone());
@@ -1576,14 +1775,7 @@ impl ConnmanInner {
         peer.m_important_sent = true;
         let items = self.m_important.lock().items();
         for (data, header) in items {
-            self.push_message(
-                node,
-                SerializedNetMsg {
-                    m_type: "logos".to_string(),
-                    data,
-                    header: Some(header),
-                },
-            );
+            self.push_message(node, SerializedNetMsg::framed("logos", data, header));
         }
     }
 
@@ -1606,7 +1798,7 @@ impl ConnmanInner {
                     prefer_evict: n.m_prefer_evict,
                     m_is_local: n.addr.service.addr.is_local(),
                     m_network: n.addr.service.addr.get_network(),
-                    m_noban: false,
+                    m_noban: n.has_permission(NetPermissionFlags::NO_BAN),
                     m_conn_type: n.m_conn_type,
                 })
                 .collect()
@@ -1634,9 +1826,18 @@ impl ConnmanInner {
     fn create_node_from_accepted_socket(
         &self,
         sock: mio::net::TcpStream,
+        mut permission_flags: NetPermissionFlags,
         addr_bind: CService,
         addr: CService,
     ) {
+        add_whitelist_permission_flags(
+            &mut permission_flags,
+            &addr.addr,
+            &self.opts.whitelisted_range_incoming,
+            self.opts.whitelist_relay,
+            self.opts.whitelist_forcerelay,
+        );
+        let noban = has_flag(permission_flags, NetPermissionFlags::NO_BAN);
         let n_inbound = self
             .m_nodes_mutex
             .lock()
@@ -1660,8 +1861,8 @@ impl ConnmanInner {
             .m_banman
             .as_ref()
             .is_some_and(|b| b.is_banned(&addr.addr));
-        if banned {
-            //DMITRY: inbound connection from a banned address; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: refused (no noban permission in this port).
+        if !noban && banned {
+            //DMITRY: inbound connection from a banned address; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: refused unless the peer has the noban permission (-whitebind/-whitelist).
             self.record_refusal(
                 &addr,
                 DisconnectReason::InboundBanned {
@@ -1674,8 +1875,8 @@ impl ConnmanInner {
             .m_banman
             .as_ref()
             .is_some_and(|b| b.is_discouraged(&addr.addr));
-        if n_inbound + 1 >= self.m_max_inbound && discouraged {
-            //DMITRY: inbound connection from a discouraged address when inbound slots are (almost) full; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: refused.
+        if !noban && n_inbound + 1 >= self.m_max_inbound && discouraged {
+            //DMITRY: inbound connection from a discouraged address when inbound slots are (almost) full; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: refused unless the peer has the noban permission.
             self.record_refusal(
                 &addr,
                 DisconnectReason::InboundDiscouraged {
@@ -1707,6 +1908,7 @@ impl ConnmanInner {
                 conn_type: ConnectionType::Inbound,
                 recv_flood_size: self.recv_flood_size(),
                 prefer_evict: discouraged,
+                permission_flags,
                 magic: self.params.message_start,
                 hash_kind: self.params.hash_kind,
                 max_message_length: self.max_message_length(),
@@ -1743,16 +1945,23 @@ impl ConnmanInner {
     }
 
     /// Port of CConnman::AcceptConnection (net.cpp): accept until the listener is drained.
-    fn accept_connections(&self, listener: &TcpListener) {
+    /// Peers take the listening socket's `-whitebind` permissions
+    /// (Core's `ListenSocket::AddSocketPermissionFlags`).
+    fn accept_connections(&self, listener: &ListenSocket) {
         loop {
-            match listener.accept() {
+            match listener.sock.accept() {
                 Ok((sock, peer)) => {
                     let addr = CService::from_socket_addr(&peer);
                     let addr_bind = sock
                         .local_addr()
                         .map(|a| CService::from_socket_addr(&a))
                         .unwrap_or_default();
-                    self.create_node_from_accepted_socket(sock, addr_bind, addr);
+                    self.create_node_from_accepted_socket(
+                        sock,
+                        listener.permissions,
+                        addr_bind,
+                        addr,
+                    );
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -1786,63 +1995,106 @@ impl ConnmanInner {
                 (self.now_secs() - addr_connect.n_time) as f64 / 3600.0
             }
         );
-        let target = match dest {
+        // Addresses to try: every address a `-connect`/`-addnode` name resolves to (shuffled),
+        // or `addr_connect`.
+        let mut connect_to: Vec<CAddress> = Vec::new();
+        match dest {
             Some(d) => {
-                let r = netbase::lookup_numeric(d, self.params.default_port);
-                if !r.addr.is_valid() {
-                    //DMITRY: -connect/-addnode given a name; Core: net.cpp::CConnman::ConnectNode (Lookup with DNS); changed: numeric only until the DNS issue lands.
-                    log::debug!(target: "net", "Resolver returned invalid address {} for {}", r.to_string_addr_port(), d);
-                    return None;
-                }
-                if self.find_node_by_addr(&r).is_some() {
-                    log::info!(
-                        "Not opening a connection to {}, already connected to {}",
-                        d,
-                        r.to_string_addr_port()
-                    );
-                    return None;
-                }
-                CAddress {
-                    service: r,
-                    n_services: ServiceFlags(0),
-                    n_time: 0,
-                }
-            }
-            None => *addr_connect,
-        };
-        let connector = self.connector.lock().clone();
-        let res = connector.dial(
-            &target.service,
-            Duration::from_millis(self.opts.connect_timeout_ms),
-        );
-        if let Some(a) = &self.addrman {
-            a.attempt(&target.service, f_count_failure, self.now_secs());
-        }
-        let sock = match res {
-            Ok(s) => s,
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                //DMITRY: outbound connect does not complete within -timeout; Core: netbase.cpp::ConnectToSocket; kept: no connection, the attempt is counted in addrman.
-                log::debug!(target: "net", "connection attempt to {} timed out", target.service.to_string_addr_port());
-                return None;
-            }
-            Err(e) => {
-                let m = format!(
-                    "connect() to {} failed: {}",
-                    target.service.to_string_addr_port(),
-                    e
+                let resolver = self.opts.dns_resolver.clone();
+                let mut resolved = netbase::lookup_multi(
+                    d,
+                    self.params.default_port,
+                    true,
+                    256,
+                    &move |host: &str| resolve_name_with(resolver.as_ref(), host),
                 );
-                if conn_type == ConnectionType::Manual {
-                    log::info!("{m}");
-                } else {
-                    log::debug!(target: "net", "{m}");
+                {
+                    let mut rng = self.rng.lock();
+                    for i in (1..resolved.len()).rev() {
+                        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+                        resolved.swap(i, j);
+                    }
                 }
-                return None;
+                for r in resolved {
+                    if !r.addr.is_valid() {
+                        log::debug!(target: "net", "Resolver returned invalid address {} for {}", r.to_string_addr_port(), d);
+                        return None;
+                    }
+                    if self.find_node_by_addr(&r).is_some() {
+                        //DMITRY: -connect/-addnode name resolves to an address we are already connected to; Core: net.cpp::CConnman::ConnectNode; kept: no second connection.
+                        log::info!(
+                            "Not opening a connection to {}, already connected to {}",
+                            d,
+                            r.to_string_addr_port()
+                        );
+                        return None;
+                    }
+                    connect_to.push(CAddress {
+                        service: r,
+                        n_services: ServiceFlags(0),
+                        n_time: 0,
+                    });
+                }
             }
-        };
+            None => connect_to.push(*addr_connect),
+        }
+        let connector = self.connector.lock().clone();
+        let mut connected = None;
+        for target in connect_to {
+            if !target.service.addr.is_valid() {
+                continue;
+            }
+            // The loopback-only guard (test mode) sits in the connector: it sees the resolved
+            // address, never the name.
+            let res = connector.dial(
+                &target.service,
+                Duration::from_millis(self.opts.connect_timeout_ms),
+            );
+            if let Some(a) = &self.addrman {
+                a.attempt(&target.service, f_count_failure, self.now_secs());
+            }
+            match res {
+                Ok(s) => {
+                    connected = Some((s, target));
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    //DMITRY: outbound connect does not complete within -timeout; Core: netbase.cpp::ConnectToSocket; kept: no connection, the attempt is counted in addrman.
+                    log::debug!(target: "net", "connection attempt to {} timed out", target.service.to_string_addr_port());
+                }
+                Err(e) => {
+                    let m = format!(
+                        "connect() to {} failed: {}",
+                        target.service.to_string_addr_port(),
+                        e
+                    );
+                    if conn_type == ConnectionType::Manual {
+                        log::info!("{m}");
+                    } else {
+                        log::debug!(target: "net", "{m}");
+                    }
+                }
+            }
+        }
+        let (sock, target) = connected?;
         let addr_bind = sock
             .local_addr()
             .map(|a| CService::from_socket_addr(&a))
             .unwrap_or_default();
+        // Only manual connections take `-whitelist=out,...` permissions (Core: the same).
+        let mut permission_flags = NetPermissionFlags::NONE;
+        let whitelist: &[NetWhitelistPermissions] = if conn_type == ConnectionType::Manual {
+            &self.opts.whitelisted_range_outgoing
+        } else {
+            &[]
+        };
+        add_whitelist_permission_flags(
+            &mut permission_flags,
+            &target.service.addr,
+            whitelist,
+            self.opts.whitelist_relay,
+            self.opts.whitelist_forcerelay,
+        );
         let id = self.get_new_node_id();
         let node = Arc::new(CNode::new(
             CNodeInit {
@@ -1856,6 +2108,7 @@ impl ConnmanInner {
                 conn_type,
                 recv_flood_size: self.recv_flood_size(),
                 prefer_evict: false,
+                permission_flags,
                 magic: self.params.message_start,
                 hash_kind: self.params.hash_kind,
                 max_message_length: self.max_message_length(),
@@ -1868,6 +2121,14 @@ impl ConnmanInner {
             return None;
         }
         Some(node)
+    }
+
+    /// Port of the name lookup in CConnman::ConnectNode (net.cpp, Core's `g_dns_lookup`):
+    /// the addresses of `host` for a `-connect` / `-addnode` / `addnode` name, from
+    /// [`Options::dns_resolver`] when set (tests), else the system resolver (getaddrinfo, as
+    /// Core). Failures give no address.
+    pub fn resolve_name(&self, host: &str) -> Vec<std::net::IpAddr> {
+        resolve_name_with(self.opts.dns_resolver.as_ref(), host)
     }
 
     /// Port of CConnman::OpenNetworkConnection (net.cpp). `dest` is a `-connect`/`-addnode`
@@ -2281,7 +2542,13 @@ impl ConnmanInner {
 
     /// Port of CConnman::SocketHandler (net.cpp): wait for readiness, then serve every node and
     /// the listeners.
-    fn socket_handler(&self, poll: &mut Poll, events: &mut Events, listeners: &[TcpListener]) {
+    fn socket_handler(
+        &self,
+        poll: &mut Poll,
+        events: &mut Events,
+        listeners: &[ListenSocket],
+        recv_buf: &mut [u8],
+    ) {
         let busy = self.nodes_snapshot().iter().any(|n| {
             (n.readable.load(Ordering::Relaxed) && !n.f_pause_recv.load(Ordering::Relaxed)) || {
                 let st = n.cs_v_send.lock();
@@ -2327,7 +2594,7 @@ impl ConnmanInner {
                 }
             }
         }
-        self.socket_handler_connected(&snap);
+        self.socket_handler_connected(&snap, recv_buf);
         for (i, l) in listeners.iter().enumerate() {
             if self.interrupt_net.is_set() {
                 return;
@@ -2339,8 +2606,7 @@ impl ConnmanInner {
     }
 
     /// Port of CConnman::SocketHandlerConnected (net.cpp).
-    fn socket_handler_connected(&self, nodes: &[Arc<CNode>]) {
-        let mut buf = vec![0u8; RECV_CHUNK];
+    fn socket_handler_connected(&self, nodes: &[Arc<CNode>], buf: &mut [u8]) {
         for node in nodes {
             if self.interrupt_net.is_set() {
                 return;
@@ -2366,7 +2632,7 @@ impl ConnmanInner {
                 }
             }
             if recv_set {
-                self.receive_from_node(node, &mut buf);
+                self.receive_from_node(node, buf);
             }
             if !node.is_disconnecting() {
                 if let Some(reason) = self.inactivity_check(node) {
@@ -2461,11 +2727,13 @@ impl ConnmanInner {
     }
 
     /// Port of CConnman::ThreadSocketHandler (net.cpp): the "net" thread.
-    pub fn thread_socket_handler(&self, mut poll: Poll, listeners: Vec<TcpListener>) {
+    pub fn thread_socket_handler(&self, mut poll: Poll, listeners: Vec<ListenSocket>) {
         let mut events = Events::with_capacity(1024);
+        // Core's 64 KiB receive buffer, allocated once for the thread (not per pass).
+        let mut recv_buf = vec![0u8; RECV_CHUNK];
         while !self.interrupt_net.is_set() {
             self.disconnect_nodes();
-            self.socket_handler(&mut poll, &mut events, &listeners);
+            self.socket_handler(&mut poll, &mut events, &listeners, &mut recv_buf);
         }
     }
 
@@ -2528,6 +2796,24 @@ impl ConnmanInner {
         self.peerman.send_pings();
         self.wake_message_handler();
     }
+}
+
+/// Port of the `g_dns_lookup` call in CConnman::ConnectNode (net.cpp): `resolver` when given,
+/// else getaddrinfo through std. A failure gives no address.
+fn resolve_name_with(resolver: Option<&SharedResolver>, host: &str) -> Vec<std::net::IpAddr> {
+    let res = match resolver {
+        Some(r) => r.0.lookup(host),
+        None => {
+            use std::net::ToSocketAddrs;
+            (host, 0u16)
+                .to_socket_addrs()
+                .map(|it| it.map(|a| a.ip()).collect())
+        }
+    };
+    res.unwrap_or_else(|e| {
+        log::debug!(target: "net", "lookup of {host} failed: {e}");
+        Vec::new()
+    })
 }
 
 /// Not in Core: the resolver of a test-mode node given none, and the fallback when no

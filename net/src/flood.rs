@@ -267,7 +267,7 @@ struct ImportantEntry {
     /// Insertion sequence number (strictly increasing).
     label: u64,
     id: PayloadId,
-    payload: Arc<[u8]>,
+    payload: Arc<Vec<u8>>,
     header: RawHeader,
 }
 
@@ -277,7 +277,7 @@ pub struct ImportantPayload {
     /// The payload id (network hash).
     pub id: PayloadId,
     /// The payload bytes.
-    pub payload: Arc<[u8]>,
+    pub payload: Arc<Vec<u8>>,
     /// The header to send it with.
     pub header: RawHeader,
 }
@@ -353,7 +353,7 @@ impl ImportantStore {
     /// bounds. Returns false, keeping nothing, if the id is already kept or the payload alone
     /// exceeds the byte bound (or the count bound is 0). Only payload bytes count toward the
     /// byte bound.
-    pub fn insert(&mut self, id: PayloadId, payload: Arc<[u8]>, header: RawHeader) -> bool {
+    pub fn insert(&mut self, id: PayloadId, payload: Arc<Vec<u8>>, header: RawHeader) -> bool {
         if self.ids.contains(&id) || payload.len() > self.max_bytes || self.max_count == 0 {
             return false;
         }
@@ -392,7 +392,7 @@ impl ImportantStore {
 
     /// Not in Core: every kept payload with its header, oldest first, without touching any cursor (for a
     /// caller that tracks per peer itself whether the store was already sent).
-    pub fn items(&self) -> Vec<(Arc<[u8]>, RawHeader)> {
+    pub fn items(&self) -> Vec<(Arc<Vec<u8>>, RawHeader)> {
         self.entries
             .iter()
             .map(|e| (Arc::clone(&e.payload), e.header))
@@ -416,7 +416,7 @@ impl ImportantStore {
     }
 
     /// Not in Core: the kept payloads, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = (&PayloadId, &Arc<[u8]>)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&PayloadId, &Arc<Vec<u8>>)> {
         self.entries.iter().map(|e| (&e.id, &e.payload))
     }
 }
@@ -432,8 +432,8 @@ mod tests {
         b
     }
 
-    fn payload(len: usize, fill: u8) -> Arc<[u8]> {
-        Arc::from(vec![fill; len])
+    fn payload(len: usize, fill: u8) -> Arc<Vec<u8>> {
+        Arc::new(vec![fill; len])
     }
 
     const T0: i64 = 1_795_503_770;

@@ -24,6 +24,8 @@ pub mod siphash;
 pub mod clock;
 pub mod connector;
 pub mod connman;
+pub mod listen;
+pub mod net_permissions;
 pub mod node;
 pub mod peerman;
 pub mod scheduler;

@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 
 use netbase::{CNetAddr, CService, Network, ReachableNets};
 use parking_lot::Mutex;
+
+use crate::net_permissions::{has_flag, NetPermissionFlags};
 use rand_core::RngCore;
 
 /// Core's `LOCAL_NONE`: unknown.
@@ -143,6 +145,41 @@ impl LocalHostMap {
         self.add_local(&CService::new(*addr, self.listen_port), n_score, reachable)
     }
 
+    /// Port of the `AddLocal` step of CConnman::Bind (net.cpp): a routable address we bound to
+    /// is one of ours (`LOCAL_BIND`) when discovery is on, unless peers on that socket have the
+    /// noban permission (a whitebind for trusted peers is not advertised).
+    pub fn add_bound_local(
+        &self,
+        addr: &CService,
+        permissions: NetPermissionFlags,
+        reachable: &ReachableNets,
+    ) -> bool {
+        if addr.addr.is_routable()
+            && *self.f_discover.lock()
+            && !has_flag(permissions, NetPermissionFlags::NO_BAN)
+        {
+            return self.add_local(addr, LOCAL_BIND, reachable);
+        }
+        false
+    }
+
+    /// Port of Discover (net.cpp): with discovery on, each address of our interfaces
+    /// (`addrs`, from [`get_local_addresses`]) is one of ours (`LOCAL_IF`). Returns how many
+    /// were taken.
+    pub fn discover(&self, addrs: &[CNetAddr], reachable: &ReachableNets) -> usize {
+        if !*self.f_discover.lock() {
+            return 0;
+        }
+        let mut n = 0;
+        for addr in addrs {
+            if self.add_local_addr(addr, LOCAL_IF, reachable) {
+                log::info!("Discover: {}", addr.to_string_addr());
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Port of RemoveLocal (net.cpp).
     pub fn remove_local(&self, addr: &CService) {
         log::info!("RemoveLocal({})", addr.to_string_addr_port());
@@ -252,6 +289,68 @@ impl LocalHostMap {
     }
 }
 
+/// Port of GetLocalAddresses (common/netif.cpp), changed: Core asks `getifaddrs` (skipping
+/// interfaces that are down or loopback); without a libc binding this reads the kernel's
+/// tables instead, on Linux only: `/proc/net/if_inet6` for IPv6 (interface `lo` skipped) and
+/// the local host routes (`/32 host LOCAL`) of `/proc/net/fib_trie` for IPv4 (127.0.0.0/8
+/// skipped). Elsewhere, or when the files cannot be read, no address (as Core on a system
+/// without `getifaddrs`). [`LocalHostMap::add_local`] keeps only the routable ones.
+pub fn get_local_addresses() -> Vec<CNetAddr> {
+    let mut out = Vec::new();
+    if let Ok(text) = std::fs::read_to_string("/proc/net/fib_trie") {
+        out.extend(parse_fib_trie_local(&text));
+    }
+    if let Ok(text) = std::fs::read_to_string("/proc/net/if_inet6") {
+        out.extend(parse_if_inet6(&text));
+    }
+    out
+}
+
+/// Not in Core: the IPv4 addresses of `/proc/net/fib_trie`'s local host routes (an address line
+/// `|-- a.b.c.d` followed by `/32 host LOCAL`), loopback skipped, each once, in order.
+pub fn parse_fib_trie_local(text: &str) -> Vec<CNetAddr> {
+    let mut out: Vec<CNetAddr> = Vec::new();
+    let mut last: Option<std::net::Ipv4Addr> = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(ip) = t.strip_prefix("|-- ") {
+            last = ip.trim().parse().ok();
+        } else if t.starts_with("/32 host LOCAL") {
+            if let Some(ip) = last.take() {
+                let a = CNetAddr::from_ipv4(ip);
+                if !ip.is_loopback() && !out.contains(&a) {
+                    out.push(a);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Not in Core: the IPv6 addresses of `/proc/net/if_inet6` (32 hex digits, interface index,
+/// prefix length, scope, flags, interface name), the `lo` interface skipped; a link-local
+/// address keeps its interface index as scope id.
+pub fn parse_if_inet6(text: &str) -> Vec<CNetAddr> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 6 || f[5] == "lo" || f[0].len() != 32 {
+            continue;
+        }
+        let Ok(bits) = u128::from_str_radix(f[0], 16) else {
+            continue;
+        };
+        let ip = std::net::Ipv6Addr::from(bits);
+        let scope = if ip.segments()[0] & 0xffc0 == 0xfe80 {
+            u32::from_str_radix(f[1], 16).unwrap_or(0)
+        } else {
+            0
+        };
+        out.push(CNetAddr::from_ipv6(ip, scope));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,5 +422,56 @@ mod tests {
         assert_eq!(m.get_local(&p), Some(svc([7, 7, 7, 7], 8333)));
         m.set_listen(false);
         assert_eq!(m.get_local(&p), None);
+    }
+
+    /// Mirrors net.cpp: CConnman::Bind's AddLocal (LOCAL_BIND only with -discover, only routable,
+    /// never for a noban whitebind) and Discover (LOCAL_IF, nothing with -discover=0).
+    #[test]
+    fn bind_and_discover_follow_fdiscover() {
+        let reach = ReachableNets::default();
+        let m = LocalHostMap::new(8333, false, true);
+        let public = svc([8, 8, 4, 4], 8333);
+        assert!(!m.add_bound_local(&public, NetPermissionFlags::NONE, &reach));
+        let ifs = [
+            CNetAddr::from_ipv4(Ipv4Addr::new(9, 9, 9, 9)),
+            CNetAddr::from_ipv4(Ipv4Addr::new(192, 168, 1, 2)),
+        ];
+        assert_eq!(m.discover(&ifs, &reach), 0);
+        assert!(m.entries().is_empty());
+        m.set_discover(true);
+        assert!(!m.add_bound_local(&svc([127, 0, 0, 1], 1), NetPermissionFlags::NONE, &reach));
+        assert!(!m.add_bound_local(&public, NetPermissionFlags::NO_BAN, &reach));
+        assert!(m.add_bound_local(&public, NetPermissionFlags::NONE, &reach));
+        assert_eq!(
+            m.entries(),
+            vec![(
+                public,
+                LocalServiceInfo {
+                    n_score: LOCAL_BIND,
+                    n_port: 8333
+                }
+            )]
+        );
+        // Only the routable interface address is taken, with the listen port.
+        assert_eq!(m.discover(&ifs, &reach), 1);
+        assert!(m.is_local(&svc([9, 9, 9, 9], 8333)));
+        assert!(!m.is_local(&svc([192, 168, 1, 2], 8333)));
+    }
+
+    /// The kernel tables get_local_addresses reads (format of Linux 5.x/6.x).
+    #[test]
+    fn parses_proc_interface_tables() {
+        let trie = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 0.0.0.0\n        /0 universe UNICAST\n     +-- 127.0.0.0/8 2 0 2\n        |-- 127.0.0.0\n           /8 host LOCAL\n        |-- 127.0.0.1\n           /32 host LOCAL\n     |-- 203.0.113.7\n        /32 host LOCAL\n     |-- 203.0.113.255\n        /32 link BROADCAST\nLocal:\n     |-- 203.0.113.7\n        /32 host LOCAL\n";
+        assert_eq!(
+            parse_fib_trie_local(trie),
+            vec![CNetAddr::from_ipv4(Ipv4Addr::new(203, 0, 113, 7))]
+        );
+        let inet6 = "00000000000000000000000000000001 01 80 10 80       lo\nfe8000000000000000fc00fffe000001 04 40 20 80     eth0\n20010db8000000000000000000000002 04 40 00 82     eth0\nbad\n";
+        let v = parse_if_inet6(inet6);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].to_string_addr(), "fe80::fc:ff:fe00:1%4");
+        assert_eq!(v[1].to_string_addr(), "2001:db8::2");
+        // On this machine: whatever it returns parses and is never loopback.
+        assert!(get_local_addresses().iter().all(|a| !a.is_local()));
     }
 }

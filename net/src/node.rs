@@ -17,6 +17,7 @@ use netbase::CService;
 
 use crate::connection_type::ConnectionType;
 use crate::disconnect::DisconnectReason;
+use crate::net_permissions::{has_flag, NetPermissionFlags};
 use crate::semaphore::SemaphoreGrant;
 use crate::transport::{CNetMessage, SerializedNetMsg, V1Recv, V1Send};
 
@@ -96,6 +97,8 @@ pub struct CNodeInit {
     pub now_secs: i64,
     /// Manual connection granted by the addnode semaphore, if any.
     pub grant: Option<SemaphoreGrant>,
+    /// Permissions from `-whitebind` / `-whitelist` (Core's `CNodeOptions::permission_flags`).
+    pub permission_flags: NetPermissionFlags,
 }
 
 /// A peer connection. Port of `CNode` (net.h).
@@ -119,7 +122,11 @@ pub struct CNode {
     pub n_local_host_nonce: u64,
     /// Discouraged at accept time (Core's `m_prefer_evict`).
     pub m_prefer_evict: bool,
+    /// Permissions from `-whitebind` / `-whitelist` (Core's `m_permission_flags`).
+    pub m_permission_flags: NetPermissionFlags,
     m_recv_flood_size: usize,
+    /// The network hash (for payloads hashed after arrival, see [`Self::poll_message`]).
+    m_hash_kind: protocol::HashKind,
 
     /// Core's `m_sock_mutex` / `m_sock`.
     pub m_sock_mutex: Mutex<Option<TcpStream>>,
@@ -202,7 +209,9 @@ impl CNode {
             n_keyed_net_group: init.n_keyed_net_group,
             n_local_host_nonce: init.n_local_host_nonce,
             m_prefer_evict: init.prefer_evict,
+            m_permission_flags: init.permission_flags,
             m_recv_flood_size: init.recv_flood_size,
+            m_hash_kind: init.hash_kind,
             m_sock_mutex: Mutex::new(Some(init.sock)),
             cs_v_send: Mutex::new(SendState {
                 v_send_msg: VecDeque::new(),
@@ -249,6 +258,11 @@ impl CNode {
     /// Port of CNode::GetId (net.h).
     pub fn get_id(&self) -> NodeId {
         self.id
+    }
+
+    /// Port of CNode::HasPermission (net.h).
+    pub fn has_permission(&self, permission: NetPermissionFlags) -> bool {
+        has_flag(self.m_permission_flags, permission)
     }
 
     /// Port of CNode::IsInboundConn (net.h).
@@ -389,22 +403,17 @@ impl CNode {
             st.transport.received_bytes(&mut msg_bytes)?;
             if st.transport.received_message_complete() {
                 let (msg, reject) = st.transport.get_received_message(now_micros);
+                account_received_bytes(
+                    &mut st.map_recv_bytes_per_msg_type,
+                    if reject {
+                        NET_MESSAGE_TYPE_OTHER
+                    } else {
+                        &msg.m_type
+                    },
+                    msg.m_raw_message_size,
+                );
                 if reject {
-                    if let Some(v) = st
-                        .map_recv_bytes_per_msg_type
-                        .get_mut(NET_MESSAGE_TYPE_OTHER)
-                    {
-                        *v += u64::from(msg.m_raw_message_size);
-                    }
                     continue;
-                }
-                let key = if st.map_recv_bytes_per_msg_type.contains_key(&msg.m_type) {
-                    msg.m_type.clone()
-                } else {
-                    NET_MESSAGE_TYPE_OTHER.to_string()
-                };
-                if let Some(v) = st.map_recv_bytes_per_msg_type.get_mut(&key) {
-                    *v += u64::from(msg.m_raw_message_size);
                 }
                 st.v_recv_msg.push(msg);
                 complete = true;
@@ -439,14 +448,15 @@ impl CNode {
         let mut complete = false;
         if st.transport.received_message_complete() {
             let (msg, reject) = st.transport.get_received_message(now_micros);
-            let key = if reject || !st.map_recv_bytes_per_msg_type.contains_key(&msg.m_type) {
-                NET_MESSAGE_TYPE_OTHER.to_string()
-            } else {
-                msg.m_type.clone()
-            };
-            if let Some(v) = st.map_recv_bytes_per_msg_type.get_mut(&key) {
-                *v += u64::from(msg.m_raw_message_size);
-            }
+            account_received_bytes(
+                &mut st.map_recv_bytes_per_msg_type,
+                if reject {
+                    NET_MESSAGE_TYPE_OTHER
+                } else {
+                    &msg.m_type
+                },
+                msg.m_raw_message_size,
+            );
             if !reject {
                 st.v_recv_msg.push(msg);
                 complete = true;
@@ -468,26 +478,80 @@ impl CNode {
 
     /// Port of CNode::PollMessage (net.cpp): one message and whether more are queued.
     /// The third value tells whether this poll lifted `fPauseRecv`.
+    ///
+    /// A large payload whose hash was deferred by the transport (`DEFER_HASH_FROM`) is hashed
+    /// here, on the message handler thread, and its checksum checked; a wrong one drops the
+    /// message as Core's V1Transport::GetReceivedMessage does, and the next one is returned.
     pub fn poll_message(&self) -> Option<(CNetMessage, bool, bool)> {
-        let mut q = self.m_msg_process_queue_mutex.lock();
-        let msg = q.queue.pop_front()?;
-        q.size -= msg.get_memory_usage();
-        let was_paused = self.f_pause_recv.load(Ordering::SeqCst);
-        let pause = q.size > self.m_recv_flood_size;
-        self.f_pause_recv.store(pause, Ordering::SeqCst);
-        let more = !q.queue.is_empty();
-        Some((msg, more, was_paused && !pause))
+        let mut unpaused_any = false;
+        loop {
+            let (mut msg, more, unpaused) = {
+                let mut q = self.m_msg_process_queue_mutex.lock();
+                let msg = q.queue.pop_front()?;
+                q.size -= msg.get_memory_usage();
+                let was_paused = self.f_pause_recv.load(Ordering::SeqCst);
+                let pause = q.size > self.m_recv_flood_size;
+                self.f_pause_recv.store(pause, Ordering::SeqCst);
+                (msg, !q.queue.is_empty(), was_paused && !pause)
+            };
+            unpaused_any |= unpaused;
+            if msg.complete_deferred_hash(self.m_hash_kind) {
+                return Some((msg, more, unpaused_any));
+            }
+            //DMITRY: payload of DEFER_HASH_FROM (64 KiB) or more whose checksum does not match the header; Core: net.cpp::V1Transport::GetReceivedMessage; changed: checked when the message handler takes the message instead of on arrival (hashing overlaps reading the next message); still dropped, the peer kept, its bytes counted under *other*.
+            log::debug!(target: "net",
+                "Header error: Wrong checksum ({}, {} bytes), expected {} was {}, peer={}",
+                crate::util::sanitize_string(&msg.m_type),
+                msg.m_message_size,
+                crate::util::hex_str(&msg.m_hash[..4]),
+                crate::util::hex_str(&msg.m_header[20..24]),
+                self.id
+            );
+            {
+                let mut st = self.cs_v_recv.lock();
+                let n = u64::from(msg.m_raw_message_size);
+                if let Some(v) = st.map_recv_bytes_per_msg_type.get_mut(&*msg.m_type) {
+                    *v = v.saturating_sub(n);
+                }
+                if let Some(v) = st
+                    .map_recv_bytes_per_msg_type
+                    .get_mut(NET_MESSAGE_TYPE_OTHER)
+                {
+                    *v += n;
+                }
+            }
+            if !more {
+                // A pause lifted by the dropped message is seen by the socket handler on its
+                // next pass (at most SELECT_TIMEOUT_MILLISECONDS later).
+                return None;
+            }
+        }
     }
 
     /// Port of CNode::AccountForSentBytes (net.h).
     pub fn account_for_sent_bytes(st: &mut SendState, msg_type: &str, sent_bytes: usize) {
-        *st.map_send_bytes_per_msg_type
-            .entry(msg_type.to_string())
-            .or_insert(0) += sent_bytes as u64;
+        match st.map_send_bytes_per_msg_type.get_mut(msg_type) {
+            Some(v) => *v += sent_bytes as u64,
+            None => {
+                st.map_send_bytes_per_msg_type
+                    .insert(msg_type.to_string(), sent_bytes as u64);
+            }
+        }
     }
 
     /// Not in Core: services the peer announced.
     pub fn their_services(&self) -> ServiceFlags {
         ServiceFlags(self.m_their_services.load(Ordering::Relaxed))
+    }
+}
+
+/// Port of the `mapRecvBytesPerMsgType` update in CNode::ReceiveMsgBytes (net.cpp): count a
+/// message's bytes under its type if the type has an entry, else under
+/// [`NET_MESSAGE_TYPE_OTHER`] (no allocation per message).
+fn account_received_bytes(map: &mut BTreeMap<String, u64>, m_type: &str, bytes: u32) {
+    if let Some(v) = map.get_mut(m_type) {
+        *v += u64::from(bytes);
+    } else if let Some(v) = map.get_mut(NET_MESSAGE_TYPE_OTHER) {
+        *v += u64::from(bytes);
     }
 }

@@ -7,7 +7,7 @@
 //! [`PeerManager::send_messages`]). Transaction and block handling is removed; their
 //! message types are recognised and ignored.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -29,6 +29,7 @@ use crate::local_addr::LocalPeerView;
 use crate::misbehavior::{
     maybe_discourage_and_disconnect, MisbehaviorState, PunishAction, PunishFlags,
 };
+use crate::net_permissions::NetPermissionFlags;
 use crate::node::{CNode, NodeId};
 use crate::timeouts::{PingAction, PingState};
 use crate::transport::SerializedNetMsg;
@@ -170,8 +171,9 @@ type ProcessResult = Result<(), protocol::Error>;
 
 /// The P2P message processor. Port of the P2P part of `PeerManagerImpl` (net_processing.cpp).
 pub struct PeerManager {
-    /// Core's `m_peer_mutex` / `m_peer_map`.
-    m_peer_mutex: Mutex<HashMap<NodeId, Arc<Mutex<Peer>>>>,
+    /// Core's `m_peer_mutex` / `m_peer_map` (a `std::map` keyed by NodeId in Core too: ordered,
+    /// and no hashing on the per-message lookup).
+    m_peer_mutex: Mutex<BTreeMap<NodeId, Arc<Mutex<Peer>>>>,
     /// Core's `m_rng`.
     m_rng: Mutex<ChaCha20Rng>,
 }
@@ -186,7 +188,7 @@ impl PeerManager {
     /// Port of PeerManager::make (net_processing.cpp): an empty peer manager.
     pub fn new() -> Self {
         PeerManager {
-            m_peer_mutex: Mutex::new(HashMap::new()),
+            m_peer_mutex: Mutex::new(BTreeMap::new()),
             m_rng: Mutex::new(ChaCha20Rng::seed_from_u64(random_u64())),
         }
     }
@@ -258,7 +260,7 @@ impl PeerManager {
         let action = maybe_discourage_and_disconnect(
             &mut peer.m_misbehavior,
             PunishFlags {
-                m_noban: false,
+                m_noban: node.has_permission(NetPermissionFlags::NO_BAN),
                 conn_type: node.m_conn_type,
                 is_local: cm.is_local_for_misbehaviour(&node.addr.service),
                 m_inbound_onion: false,
@@ -267,7 +269,7 @@ impl PeerManager {
         match action {
             PunishAction::NotMarked => false,
             PunishAction::NoPunishNoban | PunishAction::NoPunishManual => {
-                //DMITRY: misbehaving manual (-addnode/-connect) peer; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: never punished, only the warning.
+                //DMITRY: misbehaving noban (-whitebind/-whitelist) or manual (-addnode/-connect) peer; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: never punished, only the warning.
                 if let Some(line) = action.log_text(peer.m_id) {
                     // LogPrintf in Core: no category.
                     log::info!("{line}");
@@ -306,7 +308,7 @@ impl PeerManager {
         if node.f_pause_send.load(Ordering::SeqCst) {
             return false;
         }
-        let Some((msg, more, unpaused)) = node.poll_message() else {
+        let Some((mut msg, more, unpaused)) = node.poll_message() else {
             return false;
         };
         if unpaused {
@@ -314,7 +316,7 @@ impl PeerManager {
         }
         let res = {
             let mut peer = peer_ref.lock();
-            self.process_message(cm, node, &mut peer, &msg)
+            self.process_message(cm, node, &mut peer, &mut msg)
         };
         if let Err(e) = res {
             log::debug!(target: "net",
@@ -390,9 +392,11 @@ impl PeerManager {
         cm: &ConnmanInner,
         node: &Arc<CNode>,
         peer: &mut Peer,
-        msg: &crate::transport::CNetMessage,
+        msg: &mut crate::transport::CNetMessage,
     ) -> ProcessResult {
-        let msg_type = msg.m_type.as_str();
+        // A known type is a borrowed `&'static str`: this clone allocates nothing.
+        let m_type = msg.m_type.clone();
+        let msg_type: &str = &m_type;
         log::debug!(target: "net", "received: {} ({} bytes) peer={}", sanitize_string(msg_type), msg.m_recv.len(), node.get_id());
         let mut v_recv = DataStream { data: &msg.m_recv };
 
@@ -465,7 +469,15 @@ impl PeerManager {
             let mut rng = self.m_rng.lock();
             peer.addr.process_getaddr(
                 &info,
-                || cm.get_addresses_for(node, MAX_ADDR_TO_SEND, MAX_PCT_ADDR_TO_SEND),
+                || {
+                    // A peer with the `addr` permission gets fresh addresses, not the cached
+                    // answer (Core: GetAddresses without the requestor).
+                    if node.has_permission(NetPermissionFlags::ADDR) {
+                        cm.get_addresses(MAX_ADDR_TO_SEND, MAX_PCT_ADDR_TO_SEND)
+                    } else {
+                        cm.get_addresses_for(node, MAX_ADDR_TO_SEND, MAX_PCT_ADDR_TO_SEND)
+                    }
+                },
                 &mut *rng,
             );
             return Ok(());
@@ -844,6 +856,6 @@ fn addr_peer_info(node: &CNode) -> AddrPeerInfo {
     AddrPeerInfo {
         id: node.get_id(),
         conn_type: node.m_conn_type,
-        has_addr_permission: false,
+        has_addr_permission: node.has_permission(NetPermissionFlags::ADDR),
     }
 }

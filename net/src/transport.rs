@@ -10,6 +10,7 @@
 //! it as its dedup id without hashing again. A message that already has its header
 //! ([`SerializedNetMsg::header`], e.g. a relayed `logos` message) is framed without hashing.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use protocol::{AnyHasher, HashKind, NetHasher};
@@ -29,17 +30,23 @@ pub const HEADER_SIZE: usize = MESSAGE_START_SIZE + MESSAGE_TYPE_SIZE + 4 + CHEC
 pub const MAX_SIZE: u32 = 0x0200_0000;
 /// How far ahead of the received data the receive buffer grows (Core: 256 KiB).
 const RECV_ALLOC_AHEAD: usize = 256 * 1024;
+/// Payloads of at least this many bytes are hashed by the message handler
+/// ([`CNetMessage::complete_deferred_hash`]), not by the socket thread while they arrive, so
+/// reading the next message overlaps hashing this one.
+pub const DEFER_HASH_FROM: usize = 64 * 1024;
 
 /// A message ready to be sent: its type, its payload and, when already known, its header.
 ///
 /// Port of `CSerializedNetMsg` (net.h). The payload is shared (`Arc`) so one flooded
-/// message queued to many peers is stored once.
+/// message queued to many peers is stored once, and a received payload is relayed without a
+/// copy (the `Vec` it was read into moves into the `Arc`). The type is a `&'static str`: every
+/// message we send has a known type, so queueing one allocates no string.
 #[derive(Clone, Debug)]
 pub struct SerializedNetMsg {
     /// Message type (command), e.g. `"version"`.
-    pub m_type: String,
+    pub m_type: &'static str,
     /// Payload bytes.
-    pub data: Arc<[u8]>,
+    pub data: Arc<Vec<u8>>,
     /// A prebuilt header for this payload (magic, type, length, checksum), if the sender has
     /// one already (a relayed message keeps the header it arrived with).
     pub header: Option<[u8; HEADER_SIZE]>,
@@ -47,10 +54,10 @@ pub struct SerializedNetMsg {
 
 impl SerializedNetMsg {
     /// Not in Core: A message of type `m_type` with payload `data`; its header is built when sent.
-    pub fn new(m_type: &str, data: Vec<u8>) -> Self {
+    pub fn new(m_type: &'static str, data: Vec<u8>) -> Self {
         SerializedNetMsg {
-            m_type: m_type.to_string(),
-            data: Arc::from(data),
+            m_type,
+            data: Arc::new(data),
             header: None,
         }
     }
@@ -59,6 +66,16 @@ impl SerializedNetMsg {
     pub fn get_memory_usage(&self) -> usize {
         std::mem::size_of::<Self>() + self.data.len()
     }
+
+    /// Not in Core: a message whose payload is already shared and whose header is known (a
+    /// flooded or relayed `logos` message).
+    pub fn framed(m_type: &'static str, data: Arc<Vec<u8>>, header: [u8; HEADER_SIZE]) -> Self {
+        SerializedNetMsg {
+            m_type,
+            data,
+            header: Some(header),
+        }
+    }
 }
 
 /// A message received from a peer, framing removed.
@@ -66,8 +83,9 @@ impl SerializedNetMsg {
 /// Port of `CNetMessage` (net.h), plus the payload hash and raw header kept for the flood.
 #[derive(Clone, Debug)]
 pub struct CNetMessage {
-    /// Message type (command) as sent, up to the first NUL.
-    pub m_type: String,
+    /// Message type (command) as sent, up to the first NUL: borrowed for the types we know
+    /// (no allocation per message), owned for others.
+    pub m_type: Cow<'static, str>,
     /// Payload.
     pub m_recv: Vec<u8>,
     /// Time the message was completed (microseconds since the epoch).
@@ -80,9 +98,25 @@ pub struct CNetMessage {
     pub m_hash: [u8; 32],
     /// The header exactly as received.
     pub m_header: [u8; HEADER_SIZE],
+    /// The payload was not hashed on arrival (at least [`DEFER_HASH_FROM`] bytes): `m_hash` is
+    /// not set and the checksum not checked until [`Self::complete_deferred_hash`].
+    pub m_hash_pending: bool,
 }
 
 impl CNetMessage {
+    /// Not in Core: for a message received with its hash deferred, hash the payload, set
+    /// `m_hash`, and check the header checksum (the check V1Transport::GetReceivedMessage makes
+    /// for every message in Core). `false`: wrong checksum, drop the message. A message hashed
+    /// on arrival returns `true` at once.
+    pub fn complete_deferred_hash(&mut self, kind: HashKind) -> bool {
+        if !self.m_hash_pending {
+            return true;
+        }
+        self.m_hash = kind.hash(&self.m_recv);
+        self.m_hash_pending = false;
+        self.m_hash[..CHECKSUM_SIZE] == self.m_header[20..24]
+    }
+
     /// Port of CNetMessage::GetMemoryUsage (net.cpp).
     pub fn get_memory_usage(&self) -> usize {
         std::mem::size_of::<Self>() + self.m_recv.capacity()
@@ -90,12 +124,30 @@ impl CNetMessage {
 }
 
 /// Port of CMessageHeader::GetMessageType (protocol.cpp): the type string up to the first NUL.
-pub fn get_message_type(raw: &[u8; MESSAGE_TYPE_SIZE]) -> String {
+/// A type Core knows (or `logos`) comes back borrowed from the static table.
+pub fn get_message_type(raw: &[u8; MESSAGE_TYPE_SIZE]) -> Cow<'static, str> {
     let end = raw
         .iter()
         .position(|&b| b == 0)
         .unwrap_or(MESSAGE_TYPE_SIZE);
-    raw[..end].iter().map(|&b| b as char).collect()
+    let name = &raw[..end];
+    match known_message_type(name) {
+        Some(t) => Cow::Borrowed(t),
+        None => Cow::Owned(name.iter().map(|&b| b as char).collect()),
+    }
+}
+
+/// Not in Core: the static name of a known message type (`logos` or one of Core's
+/// `ALL_NET_MESSAGE_TYPES`), if `name` is one.
+pub fn known_message_type(name: &[u8]) -> Option<&'static str> {
+    let logos = protocol::message::net_msg_type::LOGOS;
+    if name == logos.as_bytes() {
+        return Some(logos);
+    }
+    protocol::message::ALL_NET_MESSAGE_TYPES
+        .iter()
+        .copied()
+        .find(|t| t.as_bytes() == name)
 }
 
 /// Port of CMessageHeader::IsMessageTypeValid (protocol.cpp): printable ASCII, then only NULs.
@@ -147,6 +199,7 @@ pub struct V1Recv {
     v_recv: Vec<u8>,
     n_data_pos: usize,
     hasher: Option<AnyHasher>,
+    defer_hash_from: usize,
 }
 
 impl V1Recv {
@@ -171,9 +224,16 @@ impl V1Recv {
             v_recv: Vec::new(),
             n_data_pos: 0,
             hasher: None,
+            defer_hash_from: DEFER_HASH_FROM,
         };
         r.reset();
         r
+    }
+
+    /// Not in Core: hash payloads of at least `n` bytes later, on the message handler
+    /// (default [`DEFER_HASH_FROM`]; `usize::MAX`: never defer).
+    pub fn set_defer_hash_from(&mut self, n: usize) {
+        self.defer_hash_from = n;
     }
 
     /// Port of V1Transport::Reset (net.h).
@@ -226,6 +286,10 @@ impl V1Recv {
             return Err(r);
         }
         self.in_data = true;
+        if self.hdr_size as usize >= self.defer_hash_from {
+            // Large payload: no hashing on the socket thread (see DEFER_HASH_FROM).
+            self.hasher = None;
+        }
         Ok(n_copy)
     }
 
@@ -310,9 +374,9 @@ impl V1Recv {
     pub fn get_received_message(&mut self, time: i64) -> (CNetMessage, bool) {
         let mut data = std::mem::take(&mut self.v_recv);
         data.truncate(self.hdr_size as usize);
-        let hash = match self.hasher.take() {
-            Some(h) => h.finalize(),
-            None => self.hash_kind.hash(&data),
+        let (hash, pending) = match self.hasher.take() {
+            Some(h) => (h.finalize(), false),
+            None => ([0u8; 32], true),
         };
         let msg = CNetMessage {
             m_type: get_message_type(&self.hdr_type),
@@ -322,9 +386,10 @@ impl V1Recv {
             m_raw_message_size: self.hdr_size + HEADER_SIZE as u32,
             m_hash: hash,
             m_header: self.hdrbuf,
+            m_hash_pending: pending,
         };
         let mut reject = false;
-        if hash[..CHECKSUM_SIZE] != self.hdr_checksum {
+        if !pending && hash[..CHECKSUM_SIZE] != self.hdr_checksum {
             //DMITRY: payload checksum does not match the header; Core: net.cpp::V1Transport::GetReceivedMessage; kept: the message is dropped, the peer is kept (no disconnect, no misbehaviour).
             log::debug!(target: "net",
                 "Header error: Wrong checksum ({}, {} bytes), expected {} was {}, peer={}",
@@ -387,7 +452,7 @@ impl V1Send {
             Some(h) => h,
             None => {
                 let hash = self.hash_kind.hash(&msg.data);
-                build_header(self.m_magic_bytes, &msg.m_type, msg.data.len(), &hash)
+                build_header(self.m_magic_bytes, msg.m_type, msg.data.len(), &hash)
             }
         };
         self.m_message_to_send = Some(msg);
@@ -398,11 +463,8 @@ impl V1Send {
 
     /// Port of V1Transport::GetBytesToSend (net.cpp): the bytes to send now, whether more
     /// will follow, and the message type they belong to.
-    pub fn get_bytes_to_send(&self, have_next_message: bool) -> (&[u8], bool, &str) {
-        let m_type = self
-            .m_message_to_send
-            .as_ref()
-            .map_or("", |m| m.m_type.as_str());
+    pub fn get_bytes_to_send(&self, have_next_message: bool) -> (&[u8], bool, &'static str) {
+        let m_type = self.m_message_to_send.as_ref().map_or("", |m| m.m_type);
         if self.m_sending_header {
             (
                 &self.m_header_to_send[self.m_bytes_sent..],
@@ -442,11 +504,8 @@ impl V1Send {
 
     /// Not in Core: the unsent rest of the current message as two slices (header rest, payload rest), so
     /// one vectored write can send both (Core gets the same effect from `MSG_MORE`).
-    pub fn get_bytes_to_send_vectored(&self) -> ([&[u8]; 2], &str) {
-        let m_type = self
-            .m_message_to_send
-            .as_ref()
-            .map_or("", |m| m.m_type.as_str());
+    pub fn get_bytes_to_send_vectored(&self) -> ([&[u8]; 2], &'static str) {
+        let m_type = self.m_message_to_send.as_ref().map_or("", |m| m.m_type);
         let payload: &[u8] = self.m_message_to_send.as_ref().map_or(&[], |m| &m.data[..]);
         if self.m_sending_header {
             (
@@ -538,6 +597,38 @@ mod tests {
         }
     }
 
+    /// A large payload is not hashed on arrival; the message handler completes the hash and
+    /// the checksum check (good and bad checksum), with the same result as on arrival.
+    #[test]
+    fn deferred_hash_is_completed_later() {
+        for kind in [HashKind::Sha256d, HashKind::Blake2b256] {
+            let payload: Vec<u8> = (0..5000u32).map(|i| (i * 13) as u8).collect();
+            let mut wire = frame(kind, "logos", &payload);
+            let mut bad = frame(kind, "logos", &payload);
+            bad[21] ^= 0x40;
+            wire.extend_from_slice(&bad);
+            wire.extend_from_slice(&frame(kind, "ping", &[3; 8]));
+            let mut r = V1Recv::new(MAGIC, kind, 4_000_000, 0);
+            r.set_defer_hash_from(4096);
+            let mut got = Vec::new();
+            for c in wire.chunks(1000) {
+                got.extend(feed(&mut r, c).unwrap());
+            }
+            assert_eq!(got.len(), 3);
+            // Not rejected on arrival: the checksum is checked later.
+            assert!(got.iter().all(|(_, reject)| !reject));
+            let (mut good, mut bad, mut small) =
+                (got[0].0.clone(), got[1].0.clone(), got[2].0.clone());
+            assert!(good.m_hash_pending && bad.m_hash_pending && !small.m_hash_pending);
+            assert!(good.complete_deferred_hash(kind));
+            assert_eq!(good.m_hash, kind.hash(&payload));
+            assert!(!good.m_hash_pending);
+            assert!(!bad.complete_deferred_hash(kind));
+            assert!(small.complete_deferred_hash(kind));
+            assert_eq!(small.m_hash, kind.hash(&[3; 8]));
+        }
+    }
+
     #[test]
     fn wrong_magic_is_an_error() {
         let mut r = V1Recv::new(MAGIC, HashKind::Sha256d, 4_000_000, 0);
@@ -622,5 +713,11 @@ mod tests {
         t[6] = b'x';
         assert!(!is_message_type_valid(&t));
         assert_eq!(get_message_type(&t), "ping");
+        assert!(matches!(get_message_type(&t), Cow::Borrowed("ping")));
+        let mut u = [0u8; 12];
+        u[..5].copy_from_slice(b"logos");
+        assert!(matches!(get_message_type(&u), Cow::Borrowed("logos")));
+        u[..5].copy_from_slice(b"zzzzz");
+        assert!(matches!(get_message_type(&u), Cow::Owned(ref s) if s == "zzzzz"));
     }
 }

@@ -547,3 +547,125 @@ fn selection_invariants_random_worlds() {
         }
     }
 }
+
+/// Runs `f` on another thread and fails (instead of hanging) if it does not return in 10 s.
+fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("did not return within 10 s: unbounded loop")
+}
+
+/// An addrman whose every address is unusable (here: each one an -addnode peer, or each one
+/// lacking the desirable services): one pass makes exactly MAX_SELECT_TRIES (100) selections
+/// and ends with no connection, as Core's `if (nTries > 100) break;`; the feeler pass too.
+/// Guards the open-connections loop against spinning on an addrman of unusable entries.
+/// Mirrors net.cpp: CConnman::ThreadOpenConnections (nTries cap).
+#[test]
+fn pass_with_only_unusable_addresses_stops_after_100_tries() {
+    use net::open_connections::MAX_SELECT_TRIES;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for case in [
+        "all addnode peers",
+        "no desirable services",
+        "feeler, all addnode",
+    ] {
+        let (tries, out) = bounded(move || {
+            let mut w = World::new();
+            let services = if case == "no desirable services" {
+                ServiceFlags(0)
+            } else {
+                services()
+            };
+            let source = CNetAddr::from_ipv4(Ipv4Addr::new(9, 9, 9, 9));
+            let v: Vec<CAddress> = (0..40u8)
+                .map(|i| CAddress::new(v4(11, i, 1, 1, 18444), services, T0 - 3600))
+                .collect();
+            w.addrman.add(&v, &source, 0);
+            if case.starts_with("feeler") {
+                // Full-relay slots filled (by peers in other groups), feeler timer due.
+                for i in 0..8u8 {
+                    w.nodes.push(OutboundPeerInfo {
+                        conn_type: ConnectionType::OutboundFullRelay,
+                        addr: v4(12, i, 1, 1, 18444),
+                        successfully_connected: true,
+                        disconnect: false,
+                    });
+                }
+            }
+            let params = NetworkParams::get(Chain::Regtest);
+            let mut planner = OpenConnectionsPlanner::new(
+                OpenConnectionsConfig {
+                    dnsseed: false,
+                    fixedseeds: false,
+                    ..OpenConnectionsConfig::default()
+                },
+                w.now_micros(),
+                w.addrman.size(None, None),
+                &mut w.rng,
+            );
+            if case.starts_with("feeler") {
+                planner.next_feeler = 0;
+            }
+            let tries = AtomicUsize::new(0);
+            let count_tries = |_: &CService| {
+                tries.fetch_add(1, Ordering::SeqCst);
+                false
+            };
+            let now = w.now_micros();
+            let ctx = PlanContext {
+                addrman: &w.addrman,
+                netgroupman: &w.netgroupman,
+                reachable: &w.reachable,
+                params,
+                is_local: &count_tries,
+                added_nodes_contain: &|_| case != "no desirable services",
+                added_node_params_empty: false,
+                already_connected_to_address: &|_| false,
+            };
+            let out = planner.plan(now, &w.nodes, &ctx, &mut w.rng);
+            (tries.load(Ordering::SeqCst), out)
+        });
+        assert_eq!(
+            tries, MAX_SELECT_TRIES as usize,
+            "{case}: tries in one pass"
+        );
+        assert_eq!(out.connect, None, "{case}");
+        let due = if case.starts_with("feeler") {
+            ConnectionType::Feeler
+        } else {
+            ConnectionType::OutboundFullRelay
+        };
+        assert_eq!(out.due, Some(due), "{case}");
+    }
+}
+
+/// `Select` returns at once, with no address, when no entry of the asked networks (or of the
+/// new table, for `new_only`) exists: it never loops over a table without candidates.
+/// Mirrors addrman_tests.cpp: addrman_select_by_network and addrman_select (Core's Select_
+/// early returns).
+#[test]
+fn addrman_tests__select_returns_when_no_candidate_exists() {
+    let (a, b) = bounded(|| {
+        let w = World::new();
+        let empty = w.addrman.select(false, &HashSet::new()).0;
+        let source = CNetAddr::from_ipv4(Ipv4Addr::new(9, 9, 9, 9));
+        let only = v4(11, 1, 1, 1, 18444);
+        w.addrman
+            .add(&[CAddress::new(only, services(), T0 - 3600)], &source, 0);
+        let v6 = w.addrman.select(false, &HashSet::from([Network::IPv6])).0;
+        w.addrman.good(&only, T0);
+        let new_only = w.addrman.select(true, &HashSet::new()).0;
+        let any = w.addrman.select(false, &HashSet::new()).0;
+        ((empty, v6, new_only), any)
+    });
+    assert!(!a.0.service.addr.is_valid(), "empty addrman");
+    assert!(!a.1.service.addr.is_valid(), "no IPv6 entry");
+    assert!(
+        !a.2.service.addr.is_valid(),
+        "new_only with only a tried entry"
+    );
+    assert_eq!(b.service, v4(11, 1, 1, 1, 18444));
+}

@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use addrman::banlist_json::{read_banlist_json, write_banlist_json};
@@ -178,6 +177,9 @@ pub struct P2pConfig {
     pub check_addrman: i32,
     /// User-interface messages go here (none: only the log).
     pub ui: Option<UiCallback>,
+    /// Not in Core: tests' `SetMockTime`: the connection manager, its scheduler (the periodic
+    /// dumps) and the ban list read this clock instead of the wall clock.
+    pub mock_clock: Option<Arc<net::clock::MockClock>>,
 }
 
 impl fmt::Debug for P2pConfig {
@@ -189,6 +191,7 @@ impl fmt::Debug for P2pConfig {
             .field("bantime", &self.bantime)
             .field("test_mode", &self.test_mode)
             .field("ui", &self.ui.is_some())
+            .field("mock_clock", &self.mock_clock.is_some())
             .finish()
     }
 }
@@ -226,6 +229,7 @@ impl P2pConfig {
             deterministic_addrman: false,
             check_addrman: 0,
             ui: None,
+            mock_clock: None,
         }
     }
 
@@ -245,6 +249,9 @@ impl P2pConfig {
     /// port 0 (`-port=0`, `-bind=127.0.0.1:0`) is accepted: the system picks a free port
     /// ([`P2p::listen_port`]). Without `-datadir` the databases go in the default data
     /// directory (as `logos-p2pd`); `-test=loopbackonly` sets [`P2pConfig::test_mode`].
+    /// The config file is read as `logos-p2pd` reads it ([`Self::read_config_files`]):
+    /// `-conf` or `logos-p2p.conf` in the data directory, with its `includeconf=` files and
+    /// `[network]` sections; the command line wins over it.
     pub fn from_args<S: AsRef<str>>(argv: &[S]) -> Result<Self, P2pError> {
         let mut args = crate::init::server_args();
         args.parse_parameters(argv).map_err(P2pError::Config)?;
@@ -253,6 +260,7 @@ impl P2pConfig {
                 "Command line contains unexpected token '{tok}'"
             )));
         }
+        Self::read_config_files(&mut args)?;
         let chain_name = args.get_chain_type().map_err(P2pError::Config)?;
         args.select_config_network(chain_name);
         crate::init::init_parameter_interaction(&mut args);
@@ -271,6 +279,35 @@ impl P2pConfig {
         c.storage = Storage::DataDir(net_dir);
         Self::apply_args(&mut c, &args, params.default_port)?;
         Ok(c)
+    }
+
+    /// Port of the config-file steps of common::InitConfig (common/init.cpp), as
+    /// `logos-p2pd` runs them (init.rs `init_config`) but creating no directory (a host that
+    /// passes its own LMDB environment gets nothing on disk): checks `-datadir`, reads the
+    /// config file with [`ArgsManager::read_config_files`] (unknown keys logged and skipped,
+    /// as Core), then checks a `datadir=` the file set.
+    fn read_config_files(args: &mut ArgsManager) -> Result<(), P2pError> {
+        if !crate::datadir::check_data_dir_option(args) {
+            return Err(P2pError::Config(format!(
+                "Specified data directory \"{}\" does not exist.",
+                args.get_arg("-datadir", "")
+            )));
+        }
+        let base = crate::datadir::get_data_dir_base(args).ok_or_else(|| {
+            P2pError::Config(format!(
+                "Specified data directory \"{}\" does not exist.",
+                args.get_arg("-datadir", "")
+            ))
+        })?;
+        args.read_config_files(&base, true)
+            .map_err(|e| P2pError::Config(format!("Error reading configuration file: {e}")))?;
+        if !crate::datadir::check_data_dir_option(args) {
+            return Err(P2pError::Config(format!(
+                "specified data directory \"{}\" does not exist.",
+                args.get_arg("-datadir", "")
+            )));
+        }
+        Ok(())
     }
 
     fn apply_args(
@@ -481,6 +518,8 @@ impl BanDb for KvBanDb {
 
 struct Running {
     connman: net::CConnman,
+    /// The address dump (see [`address_dumper`]).
+    dump_addresses: Arc<dyn Fn() + Send + Sync>,
     addrman: Arc<AddrMan>,
     banman: Arc<BanMan>,
     kv: Arc<dyn KvStore>,
@@ -514,6 +553,8 @@ impl fmt::Debug for P2p {
     }
 }
 
+/// Port of DumpPeerAddresses (addrdb.cpp) on a [`KvStore`], with CConnman::DumpAddresses's log
+/// line: the address DB, serialized as peers.dat, in one transaction.
 fn save_addrman(kv: &dyn KvStore, addrman: &AddrMan, params: &NetworkParams) -> Result<(), String> {
     let start = std::time::Instant::now();
     kv.put(
@@ -527,6 +568,34 @@ fn save_addrman(kv: &dyn KvStore, addrman: &AddrMan, params: &NetworkParams) -> 
         start.elapsed().as_millis()
     );
     Ok(())
+}
+
+/// Port of CConnman::DumpAddresses (net.cpp) for the API: writes the address DB to `kv`
+/// with Core's log line (a failure goes to the host's UI callback), then runs the host's own
+/// `net::Options::on_dump_addresses` hook, if it set one. The API's only address dump: run
+/// every DUMP_PEERS_INTERVAL by the connection manager's scheduler and once at shutdown.
+///
+/// Not through net's own hook: net's periodic task holds an `Arc` of the connection manager
+/// inside that manager's scheduler, a cycle that keeps every embedded instance alive after
+/// shutdown (valgrind: definitely lost); the C ABI must not leak.
+fn address_dumper(
+    kv: Arc<dyn KvStore>,
+    addrman: Arc<AddrMan>,
+    params: &'static NetworkParams,
+    ui: Arc<UiBridge>,
+    host: Option<net::connman::DumpAddressesHook>,
+) -> Arc<dyn Fn() + Send + Sync> {
+    Arc::new(move || {
+        if let Err(e) = save_addrman(kv.as_ref(), &addrman, params) {
+            ui.send(
+                UiLevel::Error,
+                &format!("Failed to write the address database: {e}"),
+            );
+        }
+        if let Some(h) = &host {
+            (h.0)(&addrman);
+        }
+    })
 }
 
 /// Port of LoadAddrman (addrdb.cpp) on a [`KvStore`]: a missing value gives an empty address
@@ -621,22 +690,40 @@ impl P2p {
         let addrman = Arc::new(load_addrman(kv.as_ref(), &am_opts, ui)?);
         let mut seed_rng = addrman::FastRandomContext::new(false);
         let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed_rng.rand256());
+        let (net_clock, ban_clock): (Arc<dyn net::clock::Clock>, Arc<dyn addrman::clock::Clock>) =
+            match &config.mock_clock {
+                Some(c) => (Arc::clone(c) as _, Arc::clone(c) as _),
+                None => (
+                    Arc::new(net::clock::SystemClock),
+                    Arc::new(addrman::SystemClock),
+                ),
+            };
         let banman = Arc::new(BanMan::new(
             Box::new(KvBanDb(Arc::clone(&kv))),
             Some(Arc::clone(ui) as Arc<dyn BanManClientInterface>),
             config.bantime,
-            Arc::new(addrman::SystemClock),
+            ban_clock,
             &mut rng,
         ));
         let mut net_opts = config.net.clone();
         if config.test_mode {
             net_opts.test_loopback_only = true;
         }
+        // The one periodic address dump is the API's (`address_dumper`, scheduled below and
+        // run at shutdown); net's own hook stays unset so net does not schedule a second one.
+        // A hook the host put in `config.net` runs inside the API's dump.
+        let dump_addresses = address_dumper(
+            Arc::clone(&kv),
+            Arc::clone(&addrman),
+            params,
+            Arc::clone(ui),
+            net_opts.on_dump_addresses.take(),
+        );
         let listen = net_opts.listen;
         let connman = net::CConnman::new(
             net_opts,
             params,
-            Arc::new(net::clock::SystemClock),
+            net_clock,
             Some(Arc::clone(&banman)),
             Some(Arc::clone(&addrman)),
             upper,
@@ -651,12 +738,8 @@ impl P2p {
             })
         })?;
         {
-            let (kv, addrman) = (Arc::clone(&kv), Arc::clone(&addrman));
-            connman.schedule_every(crate::run::DUMP_PEERS_INTERVAL, move || {
-                if let Err(e) = save_addrman(kv.as_ref(), &addrman, params) {
-                    log::error!("Failed to write the address database: {e}");
-                }
-            });
+            let dump = Arc::clone(&dump_addresses);
+            connman.schedule_every(crate::run::DUMP_PEERS_INTERVAL, move || dump());
         }
         {
             let banman = Arc::clone(&banman);
@@ -666,6 +749,7 @@ impl P2p {
         }
         Ok(Running {
             connman,
+            dump_addresses,
             addrman,
             banman,
             kv,
@@ -746,32 +830,26 @@ impl P2p {
         self.add_peers(&v)
     }
 
-    /// Port of CConnman::GetNodeStats (net.cpp) for the host: every peer, by node id. Reads the
-    /// peers' fields directly, one lock at a time (net's `get_node_stats` holds a peer's
-    /// `m_subver_mutex` while taking the peer-manager lock, which the message handler takes in
-    /// the other order; see /work/NEEDS-api.md).
+    /// Port of CConnman::GetNodeStats (net.cpp) for the host: every peer, by node id, from
+    /// one [`net::CConnman::get_node_stats`] snapshot (one pass over the node list).
     pub fn peers(&self) -> Vec<PeerInfo> {
         let Some(r) = self.running() else {
             return Vec::new();
         };
         let mut v: Vec<PeerInfo> = r
             .connman
-            .nodes_snapshot()
+            .get_node_stats()
             .into_iter()
-            .map(|n| {
-                let bytes_sent = n.cs_v_send.lock().n_send_bytes;
-                let bytes_received = n.cs_v_recv.lock().n_recv_bytes;
-                PeerInfo {
-                    id: n.get_id(),
-                    address: n.addr.service.to_string_addr_port(),
-                    inbound: n.is_inbound_conn(),
-                    connection_type: n.m_conn_type.as_str().to_string(),
-                    connected_since: n.m_connected,
-                    bytes_sent,
-                    bytes_received,
-                    last_ping_micros: n.m_last_ping_time.load(Ordering::Relaxed),
-                    handshake_complete: n.f_successfully_connected.load(Ordering::SeqCst),
-                }
+            .map(|n| PeerInfo {
+                id: n.nodeid,
+                address: n.addr.to_string_addr_port(),
+                inbound: n.f_inbound,
+                connection_type: n.m_conn_type.as_str().to_string(),
+                connected_since: n.m_connected,
+                bytes_sent: n.n_send_bytes,
+                bytes_received: n.n_recv_bytes,
+                last_ping_micros: n.m_last_ping_time,
+                handshake_complete: n.f_successfully_connected,
             })
             .collect();
         v.sort_by_key(|p| p.id);
@@ -780,6 +858,9 @@ impl P2p {
 
     /// Port of p2p_interface::get_peers (logos/p2p/p2p.h): at most `max` peers with node id
     /// `>= cursor`, in id order, and the cursor of the next page (`None`: no more peers).
+    /// Node ids only grow (Core's GetNewNodeId), so a walk from cursor 0 while peers come and go
+    /// lists every peer connected throughout exactly once and no peer twice; peers that connect
+    /// during the walk appear at its end or not at all.
     pub fn get_peers(&self, cursor: i64, max: usize) -> (Vec<PeerInfo>, Option<i64>) {
         let all = self.peers();
         let mut rest = all.into_iter().filter(|p| p.id >= cursor).peekable();
@@ -916,8 +997,16 @@ impl P2p {
             return;
         };
         log::info!("Shutdown: In progress...");
+        // As CConnman::Stop: the threads are joined, then the addresses are written
+        // (DumpAddresses); the ban list follows (Core: DumpBanlist in Shutdown).
         r.connman.stop();
-        Self::save(&r, &self.ui);
+        (r.dump_addresses)();
+        if let Err(e) = KvBanDb(Arc::clone(&r.kv)).write(&r.banman.get_banned()) {
+            self.ui.send(
+                UiLevel::Error,
+                &format!("Failed to write the ban list: {e}"),
+            );
+        }
         self.ui.send(UiLevel::Info, "Shutdown: done");
     }
 

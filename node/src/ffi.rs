@@ -96,13 +96,22 @@ pub struct LogosP2pConfig {
     pub argc: c_int,
     /// The options (may be NULL when `argc` is 0).
     pub argv: *const *const c_char,
-    /// Data directory (as `-datadir`); NULL: from `argv`, or the default one. Ignored for
-    /// storage when `lmdb_env` is set.
+    /// Data directory (as `-datadir`); NULL: from `argv`, or the default one. Its
+    /// `logos-p2p.conf` (or `-conf`) is read as `logos-p2pd` reads it (`-noconf`: none). Not
+    /// used for storage when `lmdb_env` is set (nothing is created in it).
     pub datadir: *const c_char,
     /// The host's LMDB environment (NULL: `<datadir>/p2p.lmdb`). It must stay open until
-    /// [`logos_p2p_shutdown`] returns, and come from the LMDB this library is linked with.
+    /// [`logos_p2p_shutdown`] returns, and come from the LMDB this library is linked with:
+    /// the system liblmdb (`-llmdb`) when the library was built with liblmdb-dev installed.
+    /// Open it with `MDB_NOTLS` if the host may hold a read transaction on a thread while it
+    /// calls into the layer (the layer's transactions run on its own threads and on the
+    /// calling thread, each begun and ended within one call).
     pub lmdb_env: *mut lmdb_sys::MDB_env,
-    /// The database of `lmdb_env` to keep our two values in (`peers.dat`, `banlist.json`).
+    /// The database of `lmdb_env` (from `mdb_dbi_open`, committed) the layer keeps its values
+    /// in, beside any keys of the host: `peers.dat` (the address DB, peers.dat bytes),
+    /// `banlist.json` (the ban list, banlist.json text) and, after a corrupt `peers.dat`,
+    /// `peers.dat.corrupt-<unix time>`. Two layers sharing an environment need one database
+    /// each.
     pub lmdb_dbi: lmdb_sys::MDB_dbi,
     /// Test mode: never dial anything outside loopback (as `-test=loopbackonly`).
     pub test_mode: bool,
@@ -275,6 +284,41 @@ fn mdb_error(op: &str, rc: c_int) -> String {
     format!("LMDB {op}: {}", text.to_string_lossy())
 }
 
+impl RawEnvStore {
+    /// Whether `dbi` is a database handle of `env` (`mdb_dbi_flags` in a read transaction), so
+    /// a wrong handle is refused at start with a clear error.
+    fn check_dbi(&self) -> Result<(), String> {
+        let mut txn: *mut lmdb_sys::MDB_txn = std::ptr::null_mut();
+        // SAFETY: `env` is the host's open environment; `txn` receives a new transaction.
+        let rc = unsafe {
+            lmdb_sys::mdb_txn_begin(
+                self.env,
+                std::ptr::null_mut(),
+                lmdb_sys::MDB_RDONLY,
+                &mut txn,
+            )
+        };
+        if rc != 0 {
+            return Err(mdb_error("beginning a read transaction", rc));
+        }
+        let mut flags: c_uint = 0;
+        // SAFETY: `txn` is live; `flags` is a valid out pointer.
+        let rc = unsafe { lmdb_sys::mdb_dbi_flags(txn, self.dbi, &mut flags) };
+        // SAFETY: `txn` is live and ended exactly once here.
+        unsafe { lmdb_sys::mdb_txn_abort(txn) };
+        if rc != 0 {
+            return Err(mdb_error(
+                &format!(
+                    "config.lmdb_dbi {} is not a database of the environment",
+                    self.dbi
+                ),
+                rc,
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl KvStore for RawEnvStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
         let mut txn: *mut lmdb_sys::MDB_txn = std::ptr::null_mut();
@@ -397,10 +441,14 @@ unsafe fn config_from_c(c: &LogosP2pConfig) -> Result<(P2pConfig, Arc<CUpper>), 
         )
     })?;
     if !c.lmdb_env.is_null() {
-        config.storage = Storage::Custom(Arc::new(RawEnvStore {
+        let store = RawEnvStore {
             env: c.lmdb_env,
             dbi: c.lmdb_dbi,
-        }));
+        };
+        store
+            .check_dbi()
+            .map_err(|e| fail(LogosP2pStatus::LogosP2pErrStorage, &e))?;
+        config.storage = Storage::Custom(Arc::new(store));
     }
     if c.test_mode {
         config.test_mode = true;
@@ -859,9 +907,15 @@ mod tests {
             c"prog".as_ptr(),
             c"-chain=logosregtest".as_ptr(),
             c"-listen=0".as_ptr(),
+            c"-noconf".as_ptr(),
         ];
         let mut c = config(&argv);
         c.lmdb_env = env.env();
+        // A handle that is not a database of the environment is refused.
+        c.lmdb_dbi = 77;
+        // SAFETY: a valid config; the handle is checked before use.
+        assert!(unsafe { logos_p2p_start(&c) }.is_null());
+        assert!(last_error().contains("lmdb_dbi 77"), "{}", last_error());
         c.lmdb_dbi = db.dbi();
         // SAFETY: a valid config; `env` outlives both handles.
         unsafe {

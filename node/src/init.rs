@@ -6,6 +6,7 @@
 //! connection manager from it. No protocol decision is taken in this file.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::args::{
     flags, help_requested, setup_help_options, ArgsManager, OptionsCategory, CLIENT_BINARY,
@@ -57,16 +58,11 @@ pub fn has_test_option(args: &ArgsManager, option: &str) -> bool {
     args.get_args("-test").iter().any(|o| o == option)
 }
 
-/// RPC port of a Bitcoin network as chainparamsbase.cpp sets it.
-fn bitcoin_rpc_port(chain: &str) -> Option<u16> {
-    match chain {
-        "main" => Some(8332),
-        "test" => Some(18332),
-        "testnet4" => Some(48332),
-        "signet" => Some(38332),
-        "regtest" => Some(18443),
-        _ => None,
-    }
+/// Port of CBaseChainParams::RPCPort (chainparamsbase.cpp) by chain name (0 for an unknown name).
+pub fn default_rpc_port(chain: &str) -> u16 {
+    crate::run::chain_params(chain)
+        .map(|p| p.rpc_port())
+        .unwrap_or(0)
 }
 
 /// Port of CChainParams::GetDefaultPort (chainparams.h) by chain name (0 for an unknown name).
@@ -267,6 +263,18 @@ pub fn setup_server_args(args: &mut ArgsManager) {
         ANY,
         Connection,
     );
+    args.add_arg(
+        "-whitebind=<[permissions@]addr>",
+        &format!("Bind to the given address and add permission flags to the peers connecting to it. Use [host]:port notation for IPv6. Allowed permissions: {}. Specify multiple permissions separated by commas (default: download,noban,mempool,relay). Can be specified multiple times.", net::net_permissions::NET_PERMISSIONS_DOC.join(", ")),
+        ANY,
+        Connection,
+    );
+    args.add_arg(
+        "-whitelist=<[permissions@]IP address or network>",
+        "Add permission flags to the peers using the given IP address (e.g. 1.2.3.4) or CIDR-notated network (e.g. 1.2.3.0/24). Uses the same permissions as -whitebind. Additional flags \"in\" and \"out\" control whether permissions apply to incoming connections and/or manual (default: incoming only). Can be specified multiple times.",
+        ANY,
+        Connection,
+    );
 
     // Debugging/Testing options
     args.add_arg(
@@ -278,6 +286,12 @@ pub fn setup_server_args(args: &mut ArgsManager) {
     args.add_arg(
         "-checkaddrman=<n>",
         &format!("Check the address manager's consistency every <n> operations; 0 disables (default: {DEFAULT_ADDRMAN_CONSISTENCY_CHECKS})"),
+        ANY | flags::DEBUG_ONLY,
+        DebugTest,
+    );
+    args.add_arg(
+        "-dumpaddressesinterval=<ms>",
+        &format!("Write the address database every <ms> milliseconds instead of every {} minutes (for tests; the scheduler checks every 100 ms)", crate::run::DUMP_PEERS_INTERVAL.as_secs() / 60),
         ANY | flags::DEBUG_ONLY,
         DebugTest,
     );
@@ -371,35 +385,37 @@ pub fn setup_server_args(args: &mut ArgsManager) {
         ChainParams,
     );
 
-    // RPC server options (the server comes later; the options are accepted so that
-    // configuration files written for bitcoind are valid).
+    // RPC server options (the rest are in crate::rpc::rpc_arg_specs).
     args.add_arg(
         "-rpcallowip=<ip>",
-        "Accept JSON-RPC connections from this address or subnet (1.2.3.4, 1.2.3.4/24, 1.2.3.4/255.255.255.0, ::/0). May be given several times. Not used yet: the RPC server is not implemented",
+        "Accept JSON-RPC connections from this address or subnet (1.2.3.4, 1.2.3.4/24, 1.2.3.4/255.255.255.0, ::/0). May be given several times",
         ANY,
         Rpc,
     );
     args.add_arg(
         "-rpcbind=<addr>[:port]",
-        "Listen for JSON-RPC connections on this address (default: 127.0.0.1 and ::1). May be given several times. Not used yet: the RPC server is not implemented",
+        "Listen for JSON-RPC connections on this address (default: 127.0.0.1 and ::1; ignored without -rpcallowip). May be given several times",
         ANY | flags::NETWORK_ONLY,
         Rpc,
     );
     args.add_arg(
         "-rpcpassword=<pw>",
-        "Password for JSON-RPC connections. Not used yet: the RPC server is not implemented",
+        "Password for JSON-RPC connections",
         ANY | flags::SENSITIVE,
         Rpc,
     );
     args.add_arg(
         "-rpcport=<port>",
-        &format!("Listen for JSON-RPC connections on <port> (Bitcoin networks as bitcoind: {}). Not used yet: the RPC server is not implemented", port_list(bitcoin_rpc_port)),
+        &format!(
+            "Listen for JSON-RPC connections on <port> (default: the network's RPC port; {})",
+            port_list(|c| Some(default_rpc_port(c)).filter(|p| *p != 0))
+        ),
         ANY | flags::NETWORK_ONLY,
         Rpc,
     );
     args.add_arg(
         "-rpcuser=<user>",
-        "User name for JSON-RPC connections. Not used yet: the RPC server is not implemented",
+        "User name for JSON-RPC connections",
         ANY | flags::SENSITIVE,
         Rpc,
     );
@@ -410,6 +426,7 @@ pub fn setup_server_args(args: &mut ArgsManager) {
 pub fn server_args() -> ArgsManager {
     let mut args = ArgsManager::new();
     setup_server_args(&mut args);
+    crate::rpc::add_rpc_args(&mut args);
     args
 }
 
@@ -571,6 +588,9 @@ pub fn init_parameter_interaction(args: &mut ArgsManager) {
     if !args.get_args("-bind").is_empty() && args.soft_set_bool_arg("-listen", true) {
         log::info!("parameter interaction: -bind set -> setting -listen=1");
     }
+    if !args.get_args("-whitebind").is_empty() && args.soft_set_bool_arg("-listen", true) {
+        log::info!("parameter interaction: -whitebind set -> setting -listen=1");
+    }
     if !args.get_args("-connect").is_empty()
         || args.is_arg_negated("-connect")
         || args.get_int_arg("-maxconnections", DEFAULT_MAX_PEER_CONNECTIONS) <= 0
@@ -620,8 +640,14 @@ pub struct NodeOptions {
     pub port: u16,
     /// `-bind` addresses.
     pub binds: Vec<netbase::CService>,
-    /// Bind to 0.0.0.0 and :: (no `-bind`).
+    /// Bind to 0.0.0.0 and :: (no `-bind`, no `-whitebind`).
     pub bind_on_any: bool,
+    /// `-whitebind` entries.
+    pub white_binds: Vec<net::net_permissions::NetWhitebindPermissions>,
+    /// `-whitelist` entries for inbound peers (Core's `vWhitelistedRangeIncoming`).
+    pub whitelist_incoming: Vec<net::net_permissions::NetWhitelistPermissions>,
+    /// `-whitelist` entries with `out`, for manual connections (`vWhitelistedRangeOutgoing`).
+    pub whitelist_outgoing: Vec<net::net_permissions::NetWhitelistPermissions>,
     /// `-connect` targets (empty with `-noconnect` / `-connect=0`).
     pub connect: Vec<String>,
     /// Whether automatic outbound connections from the address manager are made (false with
@@ -653,6 +679,9 @@ pub struct NodeOptions {
     pub externalip: Vec<netbase::CService>,
     /// `-onlynet` networks (empty = all).
     pub onlynet: Vec<netbase::Network>,
+    /// How often the address database is written (Core's DUMP_PEERS_INTERVAL; the debug
+    /// option `-dumpaddressesinterval=<ms>` shortens it).
+    pub dump_addresses_interval: std::time::Duration,
     /// `-checkaddrman`.
     pub check_addrman: i32,
     /// `-bantime`, seconds.
@@ -768,7 +797,9 @@ pub fn app_init_parameter_interaction(
     }
     let listen = args.get_bool_arg("-listen", DEFAULT_LISTEN);
     let bind_args = args.get_args("-bind");
-    if !bind_args.is_empty() && !listen {
+    let whitebind_args = args.get_args("-whitebind");
+    let user_binds = bind_args.len() + whitebind_args.len();
+    if user_binds > 0 && !listen {
         return Err("Cannot set -bind or -whitebind together with -listen=0".to_string());
     }
     let max_connections = args.get_int_arg("-maxconnections", DEFAULT_MAX_PEER_CONNECTIONS);
@@ -834,14 +865,23 @@ pub fn app_init_parameter_interaction(
             None => return Err(format!("Cannot resolve -bind address: '{bind}'")),
         }
     }
-    let bind_on_any = binds.is_empty();
+    let mut white_binds = Vec::new();
+    for str_bind in &whitebind_args {
+        white_binds.push(net::net_permissions::NetWhitebindPermissions::try_parse(
+            str_bind,
+        )?);
+    }
+    // Without -bind and -whitebind: 0.0.0.0 and :: (init.cpp's bind_on_any).
+    let bind_on_any = binds.is_empty() && white_binds.is_empty();
     if bind_on_any && args.is_arg_set("-port") && netbase::is_bad_port(port) {
         init_warning(&bad_port_warning("-port", port));
     }
 
+    // Core looks -externalip up with GetListenPort(): the first -bind's port, else -port.
+    let listen_port = binds.first().map_or(port, |b| b.get_port());
     let mut externalip = Vec::new();
     for ip in args.get_args("-externalip") {
-        match netbase::lookup(&ip, port, false, &netbase::no_dns) {
+        match netbase::lookup(&ip, listen_port, false, &netbase::no_dns) {
             Some(s) if s.is_valid() => externalip.push(s),
             _ => return Err(format!("Cannot resolve -externalip address: '{ip}'")),
         }
@@ -860,6 +900,18 @@ pub fn app_init_parameter_interaction(
     let user_agent = format_sub_version(UA_NAME, CLIENT_VERSION, &uacomments);
     if user_agent.len() > MAX_SUBVERSION_LENGTH {
         return Err(format!("Total length of network version string ({}) exceeds maximum length ({MAX_SUBVERSION_LENGTH}). Reduce the number or size of uacomments.", user_agent.len()));
+    }
+
+    let mut whitelist_incoming = Vec::new();
+    let mut whitelist_outgoing = Vec::new();
+    for net in args.get_args("-whitelist") {
+        let (subnet, direction) = net::net_permissions::NetWhitelistPermissions::try_parse(&net)?;
+        if direction.has(net::net_permissions::ConnectionDirection::IN) {
+            whitelist_incoming.push(subnet.clone());
+        }
+        if direction.has(net::net_permissions::ConnectionDirection::OUT) {
+            whitelist_outgoing.push(subnet);
+        }
     }
 
     let seednode = args.get_args("-seednode");
@@ -882,6 +934,9 @@ pub fn app_init_parameter_interaction(
         port,
         binds,
         bind_on_any,
+        white_binds,
+        whitelist_incoming,
+        whitelist_outgoing,
         connect,
         use_addrman_outgoing,
         addnode: args.get_args("-addnode"),
@@ -903,6 +958,7 @@ pub fn app_init_parameter_interaction(
         discover: args.get_bool_arg("-discover", true),
         externalip,
         onlynet,
+        dump_addresses_interval: dump_addresses_interval(args)?,
         check_addrman: args
             .get_int_arg("-checkaddrman", DEFAULT_ADDRMAN_CONSISTENCY_CHECKS)
             .clamp(0, i64::from(i32::MAX)) as i32,
@@ -958,6 +1014,18 @@ pub fn start_logging(args: &ArgsManager, dirs: &DataDirs) -> Result<(), String> 
     Ok(())
 }
 
+/// Not in Core: the address-dump interval, `-dumpaddressesinterval=<ms>` (a debug option for
+/// tests, like Core's hidden test options), else Core's DUMP_PEERS_INTERVAL.
+fn dump_addresses_interval(args: &ArgsManager) -> Result<std::time::Duration, String> {
+    if !args.is_arg_set("-dumpaddressesinterval") {
+        return Ok(crate::run::DUMP_PEERS_INTERVAL);
+    }
+    match args.get_int_arg("-dumpaddressesinterval", 0) {
+        ms if ms > 0 => Ok(std::time::Duration::from_millis(ms as u64)),
+        _ => Err("-dumpaddressesinterval must be a positive number of milliseconds".to_string()),
+    }
+}
+
 /// Port of InitError (node/interface_ui.cpp) with noui_ThreadSafeMessageBox (noui.cpp):
 /// `Error: <message>` on stderr, and logged.
 pub fn init_error(message: &str) {
@@ -970,6 +1038,25 @@ pub fn init_error(message: &str) {
 pub fn init_warning(message: &str) {
     log::warn!("{message}");
     eprintln!("Warning: {message}");
+}
+
+/// Port of AppInitServers (init.cpp): the HTTP server, the RPC table and the credentials (the
+/// `.cookie` written in the network directory). `stop` requests the same shutdown as SIGTERM;
+/// the init messages become the warm-up status (Core's
+/// `uiInterface.InitMessage_connect(SetRPCWarmupStatus)`).
+pub fn app_init_servers(
+    args: &ArgsManager,
+    dirs: &DataDirs,
+    chain: &str,
+    backend: Arc<dyn crate::rpc::RpcBackend>,
+    shutdown: &crate::run::ShutdownSignal,
+) -> Result<crate::rpc::RpcServer, String> {
+    let opts = crate::rpc::RpcOptions::from_args(args, dirs.net.clone(), default_rpc_port(chain));
+    let signal = shutdown.clone();
+    let server = crate::rpc::RpcServer::start(opts, backend, Arc::new(move || signal.request()))?;
+    let table = Arc::clone(server.table());
+    crate::run::init_message_connect(Arc::new(move |m: &str| table.set_rpc_warmup_status(m)));
+    Ok(server)
 }
 
 /// Port of bitcoind.cpp's `main` (with AppInit): parse, configure, start, wait for SIGINT /
@@ -990,6 +1077,11 @@ pub fn app_main(argv: &[String]) -> i32 {
         print!("{text}");
         return 0;
     }
+    // -server defaults to true for the daemon (bitcoind.cpp's AppInit).
+    args.soft_set_bool_arg("-server", true);
+    let startup_time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     init_logging(&args, &dirs);
     init_parameter_interaction(&mut args);
     // Port of AppInitBasicSetup's signal handlers (init.cpp): SIGINT / SIGTERM request a
@@ -1020,13 +1112,47 @@ pub fn app_main(argv: &[String]) -> i32 {
         init_error(&e);
         return 1;
     }
+    // Port of AppInitMain's step 4a (init.cpp): the RPC server starts in warm-up, taking the
+    // init messages as its status, and serves calls once the node is up.
+    let backend = Arc::new(crate::rpc_backend::NodeRpcBackend::new(startup_time));
+    let rpc = if args.get_bool_arg("-server", false) {
+        match app_init_servers(&args, &dirs, chain, backend.clone(), &shutdown) {
+            Ok(server) => Some(server),
+            Err(e) => {
+                // The other failures are in the log already, as Core logs them; a bad
+                // -rpcallowip is a message box of its own in Core (InitHTTPAllowList).
+                if e.starts_with("Invalid -rpcallowip") {
+                    init_error(&e);
+                }
+                init_error("Unable to start HTTP server. See debug log for details.");
+                logging::log_instance().flush();
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
     let status = match crate::run::app_init_main(&opts, &dirs) {
         Ok(node) => {
+            backend.attach(crate::rpc_backend::NodeHandles {
+                connman: node.connman.shared(),
+                addrman: Arc::clone(&node.addrman),
+                banman: Arc::clone(&node.banman),
+                params: node.params,
+            });
+            if let Some(rpc) = &rpc {
+                rpc.set_rpc_warmup_finished();
+            }
             crate::run::wait_for_shutdown(&shutdown);
-            crate::run::shutdown(node)
+            crate::run::interrupt(&node, rpc.as_ref());
+            crate::run::shutdown(node, rpc)
         }
         Err(e) => {
             init_error(&e);
+            if let Some(rpc) = rpc {
+                rpc.interrupt();
+                rpc.stop();
+            }
             1
         }
     };

@@ -15,6 +15,7 @@ pub mod ffi;
 pub mod init;
 pub mod logging;
 pub mod rpc;
+pub mod rpc_backend;
 pub mod run;
 
 /// Not in Core: every option the node accepts, with its description, flags and `-help` group

@@ -89,10 +89,34 @@ pub fn wait_for_shutdown(s: &ShutdownSignal) {
 pub struct NoUi;
 
 impl NoUi {
-    /// Port of noui_InitMessage (noui.cpp).
+    /// Port of noui_InitMessage (noui.cpp), with the receivers connected by
+    /// [`init_message_connect`] called after it (Core's `uiInterface.InitMessage` signal).
     pub fn init_message(message: &str) {
         log::info!("init message: {message}");
+        let slots = INIT_MESSAGE_SLOTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for slot in slots {
+            slot(message);
+        }
     }
+}
+
+/// A receiver of init messages.
+pub type InitMessageSlot = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Receivers of the init messages (Core's `uiInterface.InitMessage` signal).
+static INIT_MESSAGE_SLOTS: std::sync::Mutex<Vec<InitMessageSlot>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Port of CClientUIInterface::InitMessage_connect (node/interface_ui.cpp): `slot` receives every
+/// init message from now on (bitcoind connects `SetRPCWarmupStatus`).
+pub fn init_message_connect(slot: InitMessageSlot) {
+    INIT_MESSAGE_SLOTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(slot);
 }
 
 impl addrman::banman::BanManClientInterface for NoUi {
@@ -119,8 +143,12 @@ pub struct Node {
 
 /// Port of DumpPeerAddresses (addrdb.cpp) as the node's persistence hook: writes the address
 /// DB to the store. `net::CConnman` calls it every [`DUMP_PEERS_INTERVAL`] and at stop, and logs
-/// Core's "Flushed … addresses to peers.dat" line itself.
+/// Core's "Flushed … addresses to peers.dat" line itself. The start of a write is logged at
+/// trace level only (`-loglevel=net:trace`; not in Core), so a crash test can tell a kill
+/// during a write from one between writes.
 pub fn dump_peer_addresses(store: &Store, addrman: &AddrMan, params: &NetworkParams) {
+    log::trace!(target: "net",
+        "Writing the address database to {}", store.value_name(PEERS_KEY));
     if let Err(e) = store.dump_peer_addresses(addrman, params.message_start) {
         log::error!("Failed to write the address database: {e}");
     }
@@ -156,21 +184,23 @@ pub fn connman_options(
     opts: &NodeOptions,
     on_dump_addresses: Option<net::connman::DumpAddressesHook>,
 ) -> net::Options {
-    let binds = if opts.bind_on_any {
-        //DMITRY: without -bind only 0.0.0.0:<port> is bound (no separate [::]:<port>); Core: net.cpp::CConnman::InitBinds (binds :: and 0.0.0.0 with IPV6_V6ONLY); changed: std/mio sockets cannot set IPV6_V6ONLY, a second wildcard bind would fail.
-        vec![std::net::SocketAddr::from(([0, 0, 0, 0], opts.port))]
-    } else {
-        opts.binds
-            .iter()
-            .filter_map(|s| s.to_socket_addr())
-            .collect()
-    };
+    // With no -bind and no -whitebind the list stays empty: the connection manager then binds
+    // [::] and 0.0.0.0 on `port`, as Core's bind_on_any (net/src/listen.rs).
+    let binds = opts
+        .binds
+        .iter()
+        .filter_map(|s| s.to_socket_addr())
+        .collect();
     net::Options {
         max_connections: opts.max_connections.clamp(0, i64::from(i32::MAX)) as i32,
         peer_timeout: opts.peer_connect_timeout,
         connect_timeout_ms: opts.connect_timeout_ms.max(1) as u64,
         listen: opts.listen,
         binds,
+        port: Some(opts.port),
+        white_binds: opts.white_binds.clone(),
+        whitelisted_range_incoming: opts.whitelist_incoming.clone(),
+        whitelisted_range_outgoing: opts.whitelist_outgoing.clone(),
         connect: opts.connect.clone(),
         add_nodes: opts.addnode.clone(),
         max_receive_buffer: (opts.receive_flood_size / 1000) as usize,
@@ -186,6 +216,9 @@ pub fn connman_options(
         forcednsseed: opts.forcednsseed,
         fixedseeds: opts.fixedseeds,
         on_dump_addresses,
+        dump_addresses_interval: opts.dump_addresses_interval,
+        discover: opts.discover,
+        external_ips: opts.externalip.clone(),
         ..net::Options::default()
     }
 }
@@ -195,16 +228,8 @@ pub fn connman_options(
 pub fn app_init_main(opts: &NodeOptions, dirs: &DataDirs) -> Result<Node, String> {
     let params =
         chain_params(opts.chain).ok_or_else(|| format!("Unknown chain {}.", opts.chain))?;
-    for ignored in [
-        ("-externalip", !opts.externalip.is_empty()),
-        ("-onlynet", !opts.onlynet.is_empty()),
-    ] {
-        if ignored.1 {
-            log::warn!(
-                "{} is not supported by this version yet; ignored",
-                ignored.0
-            );
-        }
+    if !opts.onlynet.is_empty() {
+        log::warn!("-onlynet is not supported by this version yet; ignored");
     }
 
     let store =
@@ -273,10 +298,23 @@ pub fn app_init_main(opts: &NodeOptions, dirs: &DataDirs) -> Result<Node, String
     })
 }
 
-/// Port of Shutdown (init.cpp), P2P part: stops the threads, writes the addresses and the ban
-/// list, logs "Shutdown: done". Returns the exit status.
-pub fn shutdown(node: Node) -> i32 {
+/// Port of Interrupt (init.cpp), P2P part: the RPC server stops taking requests, the
+/// connection manager's threads are told to stop.
+pub fn interrupt(node: &Node, rpc: Option<&crate::rpc::RpcServer>) {
+    if let Some(rpc) = rpc {
+        rpc.interrupt();
+    }
+    node.connman.interrupt();
+}
+
+/// Port of Shutdown (init.cpp), P2P part: stops the RPC server (its cookie file removed), stops
+/// the threads, writes the addresses and the ban list, logs "Shutdown: done". Returns the exit
+/// status.
+pub fn shutdown(node: Node, rpc: Option<crate::rpc::RpcServer>) -> i32 {
     log::info!("Shutdown: In progress...");
+    if let Some(rpc) = rpc {
+        rpc.stop();
+    }
     let Node {
         connman, banman, ..
     } = node;

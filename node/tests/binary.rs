@@ -132,6 +132,8 @@ fn base_args(dir: &Path, chain: &str) -> Vec<String> {
         format!("-datadir={}", dir.display()),
         chain.to_string(),
         format!("-bind=127.0.0.1:{}", free_port()),
+        // Not the network's RPC port: tests run side by side.
+        format!("-rpcport={}", free_port()),
         "-dnsseed=0".to_string(),
         "-fixedseeds=0".to_string(),
         "-printtoconsole=0".to_string(),
@@ -304,6 +306,7 @@ fn imports_bitcoind_peers_dat_and_banlist_on_first_start() {
         format!("-datadir={}", dir.0.display()),
         "-regtest".to_string(),
         "-connect=0".to_string(),
+        format!("-rpcport={}", free_port()),
         "-dnsseed=0".to_string(),
         "-fixedseeds=0".to_string(),
         "-printtoconsole=0".to_string(),

@@ -12,6 +12,9 @@
 //! - Default ports 14495 (main), 14496 (test), 14497 (regtest): the ports the 2019 Logos P2P layer
 //!   used (so existing Logos deployments keep their firewall rules), and none of Bitcoin's
 //!   (8333, 18333, 48333, 38333, 18444).
+//! - JSON-RPC ports 14500 (main), 14501 (test), 14502 (regtest) ([`NetworkParams::rpc_port`]):
+//!   next to the P2P ports, clear of them and of Bitcoin's RPC ports (8332, 18332, 48332, 38332,
+//!   18443).
 //! - No DNS seeds and no fixed seeds yet (peers come from `-addnode` / `-seednode` / the upper
 //!   layer's `add_peers`).
 //! - Network hash Blake2b-256; desirable services = `NODE_LOGOS`.
@@ -294,6 +297,21 @@ impl NetworkParams {
         }
     }
 
+    /// Port of CBaseChainParams::RPCPort (chainparamsbase.cpp): the default `-rpcport`
+    /// (Bitcoin networks as bitcoind; Logos networks 14500, 14501, 14502).
+    pub fn rpc_port(&self) -> u16 {
+        match self.chain {
+            Chain::Main => 8332,
+            Chain::Testnet => 18332,
+            Chain::Testnet4 => 48332,
+            Chain::Signet => 38332,
+            Chain::Regtest => 18443,
+            Chain::LogosMain => 14500,
+            Chain::LogosTest => 14501,
+            Chain::LogosRegtest => 14502,
+        }
+    }
+
     /// True for the five Bitcoin networks.
     pub fn is_bitcoin(&self) -> bool {
         matches!(
@@ -372,6 +390,18 @@ mod tests {
         assert_eq!(NetworkParams::get(Chain::Testnet).default_port, 18333);
         assert_eq!(NetworkParams::get(Chain::Testnet4).default_port, 48333);
         assert_eq!(NetworkParams::get(Chain::Signet).default_port, 38333);
+        // chainparamsbase.cpp's RPC ports.
+        let rpc: Vec<u16> = [
+            Chain::Main,
+            Chain::Testnet,
+            Chain::Testnet4,
+            Chain::Signet,
+            Chain::Regtest,
+        ]
+        .iter()
+        .map(|c| NetworkParams::get(*c).rpc_port())
+        .collect();
+        assert_eq!(rpc, [8332, 18332, 48332, 38332, 18443]);
         for c in Chain::ALL {
             let p = NetworkParams::get(c);
             assert_eq!(p.chain, c);
@@ -398,6 +428,9 @@ mod tests {
             for b in &all[i + 1..] {
                 assert_ne!(a.message_start, b.message_start, "{} {}", a.name, b.name);
                 assert_ne!(a.default_port, b.default_port, "{} {}", a.name, b.name);
+                assert_ne!(a.rpc_port(), b.rpc_port(), "{} {}", a.name, b.name);
+                assert_ne!(a.rpc_port(), b.default_port, "{} {}", a.name, b.name);
+                assert_ne!(a.default_port, b.rpc_port(), "{} {}", a.name, b.name);
             }
         }
         for c in [Chain::LogosMain, Chain::LogosTest, Chain::LogosRegtest] {

@@ -158,6 +158,16 @@ pub enum GenerateAuthCookieResult {
     Ok(String, String, PathBuf),
 }
 
+/// Port of PermsToSymbolicString (util/fs_helpers.cpp): `rwxrwxrwx` with `-` for each bit
+/// not set.
+pub fn perms_to_symbolic_string(mode: u32) -> String {
+    "rwxrwxrwx"
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if mode & (0o400 >> i) != 0 { c } else { '-' })
+        .collect()
+}
+
 /// Port of GenerateAuthCookie (rpc/request.cpp).
 pub fn generate_auth_cookie(
     datadir: &Path,
@@ -211,6 +221,13 @@ pub fn generate_auth_cookie(
         }
     }
     log::info!("Generated RPC authentication cookie {}", path.display());
+    if let Ok(meta) = fs::metadata(&path) {
+        use std::os::unix::fs::PermissionsExt;
+        log::info!(
+            "Permissions used for cookie: {}",
+            perms_to_symbolic_string(meta.permissions().mode())
+        );
+    }
     GenerateAuthCookieResult::Ok(COOKIEAUTH_USER.to_string(), rand_pwd_hex, path)
 }
 
@@ -382,6 +399,17 @@ impl Drop for RpcAuth {
 #[allow(non_snake_case)]
 mod tests {
     use super::*;
+
+    /// PermsToSymbolicString (util/fs_helpers.cpp; no Core unit test) on the modes
+    /// `-rpccookieperms` gives and on a full `st_mode`.
+    #[test]
+    fn perms_to_symbolic_string_modes() {
+        assert_eq!(perms_to_symbolic_string(0o600), "rw-------");
+        assert_eq!(perms_to_symbolic_string(0o640), "rw-r-----");
+        assert_eq!(perms_to_symbolic_string(0o777), "rwxrwxrwx");
+        assert_eq!(perms_to_symbolic_string(0o100_644), "rw-r--r--");
+        assert_eq!(perms_to_symbolic_string(0), "---------");
+    }
 
     /// Mirrors crypto_tests.cpp: hmac_sha256_testvectors (RFC 4231 test cases 1 and 6).
     #[test]

@@ -306,6 +306,8 @@ struct Inner {
 /// `StopHTTPServer` state).
 pub struct HttpServer {
     inner: Arc<Inner>,
+    /// Bound by [`HttpServer::init`], not yet accepting.
+    pending: Vec<TcpListener>,
     listeners: Vec<(SocketAddr, JoinHandle<()>)>,
     workers: Vec<JoinHandle<()>>,
 }
@@ -314,6 +316,15 @@ impl HttpServer {
     /// Port of InitHTTPServer + StartHTTPServer: bind every endpoint (failures logged, at
     /// least one must succeed), start the accept threads and the workers.
     pub fn start(opts: HttpServerOptions) -> Result<HttpServer, String> {
+        let mut s = Self::init(opts)?;
+        s.start_http_server()?;
+        Ok(s)
+    }
+
+    /// Port of InitHTTPServer (httpserver.cpp): bind every endpoint (failures logged, at least
+    /// one must succeed) and make the work queue; nothing is accepted until
+    /// [`HttpServer::start_http_server`].
+    pub fn init(opts: HttpServerOptions) -> Result<HttpServer, String> {
         let mut bound = Vec::new();
         for (host, port) in &opts.endpoints {
             log::info!("Binding RPC on address {host} port {port}");
@@ -339,7 +350,6 @@ impl HttpServer {
         log::debug!(target: "http", "Initialized HTTP server");
         let depth = opts.work_queue_depth.max(1);
         log::debug!(target: "http", "creating work queue of depth {depth}");
-        let threads = opts.threads.max(1);
         let inner = Arc::new(Inner {
             queue: WorkQueue::new(depth),
             opts,
@@ -351,36 +361,46 @@ impl HttpServer {
             active_requests: Mutex::new(0),
             requests_done: Condvar::new(),
         });
+        Ok(HttpServer {
+            inner,
+            pending: bound,
+            listeners: Vec::new(),
+            workers: Vec::new(),
+        })
+    }
+
+    /// Port of StartHTTPServer (httpserver.cpp): the accept threads (one event loop logged) and
+    /// the workers.
+    pub fn start_http_server(&mut self) -> Result<(), String> {
+        let threads = self.inner.opts.threads.max(1);
         log::info!("Starting HTTP server with {threads} worker threads");
-        let mut listeners = Vec::new();
-        for l in bound {
+        for (n, l) in std::mem::take(&mut self.pending).into_iter().enumerate() {
             let addr = l.local_addr().map_err(|e| e.to_string())?;
-            let i = inner.clone();
+            let i = self.inner.clone();
             let h = std::thread::Builder::new()
                 .name("http".into())
-                .spawn(move || accept_loop(i, l))
+                .spawn(move || accept_loop(i, l, n == 0))
                 .map_err(|e| e.to_string())?;
-            listeners.push((addr, h));
+            self.listeners.push((addr, h));
         }
-        let mut workers = Vec::new();
         for n in 0..threads {
-            let i = inner.clone();
+            let i = self.inner.clone();
             let h = std::thread::Builder::new()
                 .name(format!("httpworker.{n}"))
                 .spawn(move || i.queue.run())
                 .map_err(|e| e.to_string())?;
-            workers.push(h);
+            self.workers.push(h);
         }
-        Ok(HttpServer {
-            inner,
-            listeners,
-            workers,
-        })
+        Ok(())
     }
 
     /// The bound addresses (ports resolved when 0 was asked).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners.iter().map(|(a, _)| *a).collect()
+        self.listeners
+            .iter()
+            .map(|(a, _)| *a)
+            .chain(self.pending.iter().filter_map(|l| l.local_addr().ok()))
+            .collect()
     }
 
     /// Requests waiting for a worker.
@@ -502,8 +522,12 @@ impl Drop for HttpServer {
     }
 }
 
-fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
-    log::debug!(target: "http", "Entering http event loop");
+/// The accept side of ThreadHTTP (httpserver.cpp); Core has one event loop for every socket,
+/// here one thread per socket and only the first (`log_loop`) logs entering and leaving.
+fn accept_loop(inner: Arc<Inner>, listener: TcpListener, log_loop: bool) {
+    if log_loop {
+        log::debug!(target: "http", "Entering http event loop");
+    }
     for stream in listener.incoming() {
         if inner.stopping.load(Ordering::SeqCst) {
             break;
@@ -534,7 +558,9 @@ fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
             conns.insert(id, (clone, Some(h)));
         }
     }
-    log::debug!(target: "http", "Exited http event loop");
+    if log_loop {
+        log::debug!(target: "http", "Exited http event loop");
+    }
 }
 
 /// Outcome of reading one request from a connection.

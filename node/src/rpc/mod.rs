@@ -204,10 +204,11 @@ impl RpcServer {
             threads: opts.rpc_threads.max(1) as usize,
             work_queue_depth: opts.rpc_work_queue.max(1) as usize,
             server_timeout: Duration::from_secs(opts.rpc_server_timeout.max(1) as u64),
+            max_headers_size: http::MAX_HEADERS_SIZE,
             max_body_size: opts.max_body_size,
-            ..HttpServerOptions::default()
+            max_connections: http::MAX_HTTP_CONNECTIONS,
         };
-        let http = HttpServer::start(http_opts)?;
+        let mut http = HttpServer::init(http_opts)?;
         let table = Arc::new(RpcTable::new(backend, shutdown, &opts.client_name));
         table.start_rpc();
         log::debug!(target: "rpc", "Starting HTTP RPC server");
@@ -218,6 +219,7 @@ impl RpcServer {
             true,
             Arc::new(move |req: &HttpRequest, _path: &str| http_req_jsonrpc(&t, &a, delay, req)),
         );
+        http.start_http_server()?;
         Ok(RpcServer {
             http: Some(http),
             table,
