@@ -56,6 +56,30 @@ pub struct RecvState {
     pub transport: V1Recv,
 }
 
+impl RecvState {
+    /// Port of the completed-message step of CNode::ReceiveMsgBytes (net.cpp): take the message
+    /// the transport completed, count its bytes under its type (under
+    /// [`NET_MESSAGE_TYPE_OTHER`] when the transport rejected it), and queue it unless rejected.
+    /// Returns whether a message was queued.
+    fn take_complete_message(&mut self, now_micros: i64) -> bool {
+        let (msg, reject) = self.transport.get_received_message(now_micros);
+        account_received_bytes(
+            &mut self.map_recv_bytes_per_msg_type,
+            if reject {
+                NET_MESSAGE_TYPE_OTHER
+            } else {
+                &msg.m_type
+            },
+            msg.m_raw_message_size,
+        );
+        if reject {
+            return false;
+        }
+        self.v_recv_msg.push(msg);
+        true
+    }
+}
+
 /// Messages waiting for the message handler (Core's `m_msg_process_queue` and its size).
 #[derive(Default)]
 pub struct ProcessQueue {
@@ -402,21 +426,7 @@ impl CNode {
         while !msg_bytes.is_empty() {
             st.transport.received_bytes(&mut msg_bytes)?;
             if st.transport.received_message_complete() {
-                let (msg, reject) = st.transport.get_received_message(now_micros);
-                account_received_bytes(
-                    &mut st.map_recv_bytes_per_msg_type,
-                    if reject {
-                        NET_MESSAGE_TYPE_OTHER
-                    } else {
-                        &msg.m_type
-                    },
-                    msg.m_raw_message_size,
-                );
-                if reject {
-                    continue;
-                }
-                st.v_recv_msg.push(msg);
-                complete = true;
+                complete |= st.take_complete_message(now_micros);
             }
         }
         Ok(complete)
@@ -445,23 +455,8 @@ impl CNode {
         self.m_last_recv
             .store(now_micros.div_euclid(1_000_000), Ordering::Relaxed);
         st.n_recv_bytes += n as u64;
-        let mut complete = false;
-        if st.transport.received_message_complete() {
-            let (msg, reject) = st.transport.get_received_message(now_micros);
-            account_received_bytes(
-                &mut st.map_recv_bytes_per_msg_type,
-                if reject {
-                    NET_MESSAGE_TYPE_OTHER
-                } else {
-                    &msg.m_type
-                },
-                msg.m_raw_message_size,
-            );
-            if !reject {
-                st.v_recv_msg.push(msg);
-                complete = true;
-            }
-        }
+        let complete =
+            st.transport.received_message_complete() && st.take_complete_message(now_micros);
         Some(Ok((n, complete)))
     }
 

@@ -285,22 +285,28 @@ fn mdb_error(op: &str, rc: c_int) -> String {
 }
 
 impl RawEnvStore {
+    /// A new top-level transaction of `env`, read-only or a write transaction. The caller ends
+    /// it exactly once (abort or commit).
+    fn begin_txn(&self, read_only: bool) -> Result<*mut lmdb_sys::MDB_txn, String> {
+        let (flags, what) = if read_only {
+            (lmdb_sys::MDB_RDONLY, "beginning a read transaction")
+        } else {
+            (0, "beginning a write transaction")
+        };
+        let mut txn: *mut lmdb_sys::MDB_txn = std::ptr::null_mut();
+        // SAFETY: `env` is the host's open environment; `txn` receives a new transaction.
+        let rc =
+            unsafe { lmdb_sys::mdb_txn_begin(self.env, std::ptr::null_mut(), flags, &mut txn) };
+        if rc != 0 {
+            return Err(mdb_error(what, rc));
+        }
+        Ok(txn)
+    }
+
     /// Whether `dbi` is a database handle of `env` (`mdb_dbi_flags` in a read transaction), so
     /// a wrong handle is refused at start with a clear error.
     fn check_dbi(&self) -> Result<(), String> {
-        let mut txn: *mut lmdb_sys::MDB_txn = std::ptr::null_mut();
-        // SAFETY: `env` is the host's open environment; `txn` receives a new transaction.
-        let rc = unsafe {
-            lmdb_sys::mdb_txn_begin(
-                self.env,
-                std::ptr::null_mut(),
-                lmdb_sys::MDB_RDONLY,
-                &mut txn,
-            )
-        };
-        if rc != 0 {
-            return Err(mdb_error("beginning a read transaction", rc));
-        }
+        let txn = self.begin_txn(true)?;
         let mut flags: c_uint = 0;
         // SAFETY: `txn` is live; `flags` is a valid out pointer.
         let rc = unsafe { lmdb_sys::mdb_dbi_flags(txn, self.dbi, &mut flags) };
@@ -321,19 +327,7 @@ impl RawEnvStore {
 
 impl KvStore for RawEnvStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        let mut txn: *mut lmdb_sys::MDB_txn = std::ptr::null_mut();
-        // SAFETY: `env` is the host's open environment; `txn` receives a new transaction.
-        let rc = unsafe {
-            lmdb_sys::mdb_txn_begin(
-                self.env,
-                std::ptr::null_mut(),
-                lmdb_sys::MDB_RDONLY,
-                &mut txn,
-            )
-        };
-        if rc != 0 {
-            return Err(mdb_error("beginning a read transaction", rc));
-        }
+        let txn = self.begin_txn(true)?;
         let mut k = lmdb_sys::MDB_val {
             mv_size: key.len(),
             mv_data: key.as_ptr() as *mut c_void,
@@ -361,12 +355,7 @@ impl KvStore for RawEnvStore {
     }
 
     fn put(&self, key: &str, value: &[u8]) -> Result<(), String> {
-        let mut txn: *mut lmdb_sys::MDB_txn = std::ptr::null_mut();
-        // SAFETY: as in `get`, a write transaction.
-        let rc = unsafe { lmdb_sys::mdb_txn_begin(self.env, std::ptr::null_mut(), 0, &mut txn) };
-        if rc != 0 {
-            return Err(mdb_error("beginning a write transaction", rc));
-        }
+        let txn = self.begin_txn(false)?;
         let mut k = lmdb_sys::MDB_val {
             mv_size: key.len(),
             mv_data: key.as_ptr() as *mut c_void,

@@ -3,9 +3,12 @@
 //! own option set: config file sections, the wrong-flag error text and `-help`.
 #![allow(non_snake_case)]
 
+mod bin_common;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use bin_common::node_options;
 use node::args::{flags, ArgsManager, OptionsCategory, SettingsValue};
 use sha2::{Digest, Sha256};
 
@@ -1462,17 +1465,6 @@ fn chain_data_dirs() {
         assert!(node::init::default_p2p_port(c) > 0, "{c}");
     }
     assert!(node::datadir::get_default_data_dir().ends_with(".logos-p2p"));
-}
-
-fn node_options(extra: &[&str]) -> Result<node::init::NodeOptions, String> {
-    let mut args = node::init::server_args();
-    let mut argv = vec!["logos-p2pd".to_string()];
-    argv.extend(extra.iter().map(|s| s.to_string()));
-    args.parse_parameters(&argv)?;
-    let chain = args.get_chain_type()?;
-    args.select_config_network(chain);
-    node::init::init_parameter_interaction(&mut args);
-    node::init::app_init_parameter_interaction(&args, chain)
 }
 
 /// Port of InitParameterInteraction and the checks of AppInitParameterInteraction (init.cpp):

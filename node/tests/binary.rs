@@ -2,114 +2,19 @@
 //! written; two nodes that handshake; the error path for a wrong option. Loopback only, every
 //! wait bounded.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod bin_common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_logos-p2pd");
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use bin_common::{free_port, node_args, read_log, Proc, TempDir, BIN};
+
 const WAIT: Duration = Duration::from_secs(30);
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let p =
-            std::env::temp_dir().join(format!("logos-p2pd-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A node process that is killed if the test fails before it exits.
-struct Proc(Option<Child>);
-
-impl Proc {
-    fn spawn(args: &[String]) -> Self {
-        let child = Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn logos-p2pd");
-        Proc(Some(child))
-    }
-
-    fn pid(&self) -> u32 {
-        self.0.as_ref().unwrap().id()
-    }
-
-    /// Sends SIGTERM with the `kill` command and waits (bounded) for the exit status.
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        self.signal("-TERM")
-    }
-
-    /// Sends `sig` (e.g. `-INT`) with the `kill` command and waits (bounded) for the exit status.
-    fn signal(&mut self, sig: &str) -> std::process::ExitStatus {
-        let st = Command::new("kill")
-            .args([sig, &self.pid().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(st.success());
-        let mut child = self.0.take().unwrap();
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("logos-p2pd did not exit after SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn read_log(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
-/// Waits (bounded) until the log contains `needle`; returns the log.
+/// Waits (bounded by [`WAIT`]) until the log contains `needle`; returns the log.
 fn wait_for_log(path: &Path, needle: &str) -> String {
-    wait_for_log_from(path, 0, needle)
-}
-
-/// Waits (bounded) until the log after byte `offset` contains `needle`; returns that part.
-fn wait_for_log_from(path: &Path, offset: usize, needle: &str) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let log = read_log(path).get(offset..).unwrap_or_default().to_string();
-        if log.contains(needle) {
-            return log;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {needle:?} in {}:\n{log}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    bin_common::wait_for_log(path, needle, WAIT)
 }
 
 /// The port from the log line "Bound to 127.0.0.1:<port>".
@@ -121,25 +26,15 @@ fn bound_port(log: &str) -> u16 {
     line.rsplit(':').next().unwrap().trim().parse().unwrap()
 }
 
-/// A loopback port that was free a moment ago (bitcoind refuses `-bind=...:0`).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 fn base_args(dir: &Path, chain: &str) -> Vec<String> {
-    vec![
-        format!("-datadir={}", dir.display()),
-        chain.to_string(),
+    let mut args = node_args(dir, chain);
+    args.extend([
         format!("-bind=127.0.0.1:{}", free_port()),
         // Not the network's RPC port: tests run side by side.
         format!("-rpcport={}", free_port()),
-        "-dnsseed=0".to_string(),
-        "-fixedseeds=0".to_string(),
         "-printtoconsole=0".to_string(),
-        "-debug=net".to_string(),
-        "-test=loopbackonly".to_string(),
-    ]
+    ]);
+    args
 }
 
 fn check_clean_run(chain_arg: &str, subdir: &str, sig: &str) {
@@ -152,7 +47,7 @@ fn check_clean_run(chain_arg: &str, subdir: &str, sig: &str) {
         "Using data directory {}",
         dir.0.join(subdir).display()
     )));
-    let status = node.signal(sig);
+    let status = node.signal(sig, WAIT);
     assert_eq!(
         status.code(),
         Some(0),
@@ -221,8 +116,8 @@ fn two_nodes_handshake() {
         "{la}"
     );
     assert!(la.contains("[net] received: version ("), "{la}");
-    assert_eq!(b.terminate().code(), Some(0));
-    assert_eq!(a.terminate().code(), Some(0));
+    assert_eq!(b.terminate(WAIT).code(), Some(0));
+    assert_eq!(a.terminate(WAIT).code(), Some(0));
     assert!(read_log(&log_a).contains("Shutdown: done"));
     assert!(read_log(&log_b).contains("Shutdown: done"));
 }
@@ -302,17 +197,12 @@ fn imports_bitcoind_peers_dat_and_banlist_on_first_start() {
     std::fs::copy(vectors.join("banlist.json"), net_dir.join("banlist.json")).unwrap();
     let log_path = net_dir.join("debug.log");
     // No listening socket, no automatic outbound connection, loopback-only dialling.
-    let args = vec![
-        format!("-datadir={}", dir.0.display()),
-        "-regtest".to_string(),
+    let mut args = node_args(&dir.0, "-regtest");
+    args.extend([
         "-connect=0".to_string(),
         format!("-rpcport={}", free_port()),
-        "-dnsseed=0".to_string(),
-        "-fixedseeds=0".to_string(),
         "-printtoconsole=0".to_string(),
-        "-debug=net".to_string(),
-        "-test=loopbackonly".to_string(),
-    ];
+    ]);
 
     let mut node = Proc::spawn(&args);
     let log = wait_for_log(&log_path, "Loaded 1488 addresses from peers.dat  ");
@@ -330,7 +220,7 @@ fn imports_bitcoind_peers_dat_and_banlist_on_first_start() {
     assert!(log
         .contains("parameter interaction: -connect or -maxconnections=0 set -> setting -listen=0"));
     assert!(!log.contains("Bound to"), "{log}");
-    assert_eq!(node.terminate().code(), Some(0));
+    assert_eq!(node.terminate(WAIT).code(), Some(0));
     let log = read_log(&log_path);
     assert!(
         log.contains("[net] Flushed 1488 addresses to peers.dat  "),
@@ -352,9 +242,14 @@ fn imports_bitcoind_peers_dat_and_banlist_on_first_start() {
     // Second start: loaded from the store, nothing imported again.
     let before = read_log(&log_path).len();
     let mut node = Proc::spawn(&args);
-    let second = wait_for_log_from(&log_path, before, "Loaded 1488 addresses from peers.dat  ");
+    let second = bin_common::wait_for_log_from(
+        &log_path,
+        before,
+        "Loaded 1488 addresses from peers.dat  ",
+        WAIT,
+    );
     assert!(!second.contains("Imported"), "{second}");
-    assert_eq!(node.terminate().code(), Some(0));
+    assert_eq!(node.terminate(WAIT).code(), Some(0));
 }
 
 /// Port of LockDirectory (init.cpp): a second node on the same data directory refuses to start.
@@ -377,7 +272,7 @@ fn second_instance_on_same_datadir_is_refused() {
         )),
         "{err}"
     );
-    assert_eq!(first.terminate().code(), Some(0));
+    assert_eq!(first.terminate(WAIT).code(), Some(0));
 }
 
 /// A corrupt address DB value: the node names it in the log, moves it aside and starts with an
@@ -409,7 +304,7 @@ fn corrupt_address_db_is_moved_aside() {
         "{log}"
     );
     assert!(!log.contains("Imported"), "{log}");
-    assert_eq!(node.terminate().code(), Some(0));
+    assert_eq!(node.terminate(WAIT).code(), Some(0));
     let log = read_log(&log_path);
     assert!(
         log.contains("[net] Flushed 0 addresses to peers.dat  "),
@@ -446,5 +341,5 @@ fn corrupt_peers_dat_is_not_imported() {
         log.contains("Creating peers.dat because the file was not found"),
         "{log}"
     );
-    assert_eq!(node.terminate().code(), Some(0));
+    assert_eq!(node.terminate(WAIT).code(), Some(0));
 }

@@ -4,84 +4,17 @@
 //! (InitParameterInteraction), and is advertised in `addr` to a peer after the handshake.
 //! Loopback only (`-bind=127.0.0.1`, `-test=loopbackonly`), every wait bounded.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod bin_common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
+use bin_common::{free_port, node_args, Proc, TempDir};
 use protocol::address::{decode_addr_vec, AddrEncoding, AddrFormat, AddrSerParams};
 use protocol::{Chain, HashKind, NetworkParams};
 
-const BIN: &str = env!("CARGO_BIN_EXE_logos-p2pd");
 const WAIT: Duration = Duration::from_secs(20);
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let p =
-            std::env::temp_dir().join(format!("logos-p2pd-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// Lines of the node's stdout (`-printtoconsole=1`) as they come.
-fn lines_of(child: &mut Child) -> Receiver<String> {
-    let out = child.stdout.take().expect("stdout");
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-fn wait_line(rx: &Receiver<String>, seen: &mut Vec<String>, needle: &str) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(l) => {
-                seen.push(l.clone());
-                if l.contains(needle) {
-                    return l;
-                }
-            }
-            Err(_) => panic!("no {needle:?} in:\n{}", seen.join("\n")),
-        }
-    }
-}
 
 fn frame(magic: [u8; 4], cmd: &str, payload: &[u8]) -> Vec<u8> {
     let mut v = magic.to_vec();
@@ -149,35 +82,21 @@ fn recv(s: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> Option<(Stri
 fn externalip_reaches_connman_and_is_advertised() {
     let dir = TempDir::new("externalip");
     let port = free_port();
-    let mut child = Command::new(BIN)
-        .args([
-            format!("-datadir={}", dir.0.display()),
-            "-regtest".to_string(),
-            format!("-bind=127.0.0.1:{port}"),
-            "-externalip=11.22.33.44".to_string(),
-            "-dnsseed=0".to_string(),
-            "-fixedseeds=0".to_string(),
-            "-server=0".to_string(),
-            "-test=loopbackonly".to_string(),
-            "-debug=net".to_string(),
-            "-printtoconsole=1".to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn logos-p2pd");
-    let rx = lines_of(&mut child);
-    let _node = Proc(child);
-    let mut seen = Vec::new();
-    wait_line(
-        &rx,
-        &mut seen,
+    let mut args = node_args(&dir.0, "-regtest");
+    args.extend([
+        format!("-bind=127.0.0.1:{port}"),
+        "-externalip=11.22.33.44".to_string(),
+        "-server=0".to_string(),
+        "-printtoconsole=1".to_string(),
+    ]);
+    let mut node = Proc::spawn_piped(&args);
+    node.wait_line(
         "parameter interaction: -externalip set -> setting -discover=0",
+        WAIT,
     );
-    wait_line(&rx, &mut seen, &format!("AddLocal(11.22.33.44:{port},4)"));
-    wait_line(&rx, &mut seen, &format!("Bound to 127.0.0.1:{port}"));
-    wait_line(&rx, &mut seen, "init message: Done loading");
+    node.wait_line(&format!("AddLocal(11.22.33.44:{port},4)"), WAIT);
+    node.wait_line(&format!("Bound to 127.0.0.1:{port}"), WAIT);
+    node.wait_line("init message: Done loading", WAIT);
 
     let magic = NetworkParams::get(Chain::Regtest).message_start;
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -208,7 +127,7 @@ fn externalip_reaches_connman_and_is_advertised() {
             }
         }
     }
-    let a =
-        advertised.unwrap_or_else(|| panic!("no self-advertisement; log:\n{}", seen.join("\n")));
+    let a = advertised
+        .unwrap_or_else(|| panic!("no self-advertisement; log:\n{}", node.seen.join("\n")));
     assert_eq!(a.to_string_addr_port(), format!("11.22.33.44:{port}"));
 }

@@ -13,19 +13,18 @@
 //! as it is written, kills the node at a varied offset after a write started, and counts how
 //! many kills landed inside a write (start seen, end not).
 
-use std::io::{BufRead, BufReader};
+mod bin_common;
+
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
-use std::thread::JoinHandle;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use addrman::AddrMan;
+use bin_common::{node_args, Proc, TempDir};
 use netbase::{CNetAddr, CService, NetGroupManager};
 use protocol::{CAddress, Chain, NetworkParams, ServiceFlags};
 
-const BIN: &str = env!("CARGO_BIN_EXE_logos-p2pd");
 /// Kill/restart rounds.
 const ROUNDS: usize = 20;
 /// Longest wait for one expected log line.
@@ -35,152 +34,19 @@ const TOTAL_BUDGET: Duration = Duration::from_secs(60);
 const WRITE_START: &str = "[net:trace] Writing the address database to peers.dat";
 const FLUSHED: &str = " addresses to peers.dat  ";
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let p =
-            std::env::temp_dir().join(format!("logos-p2pd-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A node process whose stdout lines arrive on a channel, timestamped; killed on drop.
-struct Node {
-    child: Option<Child>,
-    lines: Receiver<(Instant, String)>,
-    reader: Option<JoinHandle<()>>,
-    /// Every line received so far.
-    seen: Vec<String>,
-}
-
-impl Node {
-    fn spawn(datadir: &Path) -> Node {
-        let mut child = Command::new(BIN)
-            .args([
-                format!("-datadir={}", datadir.display()),
-                "-regtest".to_string(),
-                "-connect=0".to_string(),
-                "-listen=0".to_string(),
-                "-dnsseed=0".to_string(),
-                "-fixedseeds=0".to_string(),
-                "-server=0".to_string(),
-                "-test=loopbackonly".to_string(),
-                "-debug=net".to_string(),
-                "-loglevel=trace".to_string(),
-                "-printtoconsole=1".to_string(),
-                "-dumpaddressesinterval=1".to_string(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn logos-p2pd");
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send((Instant::now(), line)).is_err() {
-                    break;
-                }
-            }
-        });
-        Node {
-            child: Some(child),
-            lines: rx,
-            reader: Some(reader),
-            seen: Vec::new(),
-        }
-    }
-
-    /// The next line containing `needle` (bounded wait), with the time it was read.
-    fn wait_for(&mut self, needle: &str) -> (Instant, String) {
-        let deadline = Instant::now() + LINE_WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok((t, line)) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return (t, line);
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
-                    panic!(
-                        "no line with {needle:?} within {LINE_WAIT:?}; log so far:\n{}",
-                        self.seen.join("\n")
-                    )
-                }
-            }
-        }
-    }
-
-    /// SIGKILL, then read the rest of what the node wrote before it died.
-    fn kill9(&mut self) {
-        let mut child = self.child.take().expect("running");
-        child.kill().expect("SIGKILL");
-        let status = child.wait().expect("wait");
-        assert_eq!(
-            std::os::unix::process::ExitStatusExt::signal(&status),
-            Some(9),
-            "killed by SIGKILL"
-        );
-        self.drain();
-    }
-
-    /// SIGTERM (a clean stop), bounded wait for exit status 0.
-    fn terminate(&mut self) {
-        let mut child = self.child.take().expect("running");
-        let st = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(st.success());
-        let deadline = Instant::now() + LINE_WAIT;
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("logos-p2pd did not exit after SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        self.drain();
-        assert_eq!(status.code(), Some(0), "{}", self.seen.join("\n"));
-    }
-
-    fn drain(&mut self) {
-        if let Some(r) = self.reader.take() {
-            let _ = r.join();
-        }
-        while let Ok((_, line)) = self.lines.try_recv() {
-            self.seen.push(line);
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
+/// The node on `datadir`: nothing on the network, no RPC server, trace logging to stdout,
+/// address dumps back to back.
+fn spawn_node(datadir: &Path) -> Proc {
+    let mut args = node_args(datadir, "-regtest");
+    args.extend([
+        "-connect=0".to_string(),
+        "-listen=0".to_string(),
+        "-server=0".to_string(),
+        "-loglevel=trace".to_string(),
+        "-printtoconsole=1".to_string(),
+        "-dumpaddressesinterval=1".to_string(),
+    ]);
+    Proc::spawn_piped(&args)
 }
 
 /// The number in "Loaded N addresses from peers.dat  Xms".
@@ -245,8 +111,8 @@ fn kill_9_during_dump_20_times_db_always_loads() {
     let mut mid_dump_kills = 0usize;
     let mut dump_ms: Vec<u64> = Vec::new();
     for round in 0..=ROUNDS {
-        let mut node = Node::spawn(&dir.0);
-        let (_, loaded) = node.wait_for("addresses from peers.dat  ");
+        let mut node = spawn_node(&dir.0);
+        let (_, loaded) = node.wait_line("addresses from peers.dat  ", LINE_WAIT);
         assert!(
             loaded.contains("Loaded "),
             "round {round}: the DB did not load: {loaded}\n{}",
@@ -259,8 +125,9 @@ fn kill_9_during_dump_20_times_db_always_loads() {
         );
         if round == ROUNDS {
             // A last clean stop: the DB is written once more and still complete.
-            node.wait_for(FLUSHED);
-            node.terminate();
+            node.wait_line(FLUSHED, LINE_WAIT);
+            let status = node.terminate(LINE_WAIT);
+            assert_eq!(status.code(), Some(0), "{}", node.seen.join("\n"));
             assert!(node.seen.iter().any(|l| l.ends_with("Shutdown: done")));
             check_log_clean(round, &node.seen);
             break;
@@ -268,7 +135,7 @@ fn kill_9_during_dump_20_times_db_always_loads() {
         // Let one to three writes complete (their durations set the kill offsets), then kill
         // at an offset spread over 0..1.5 × the last write's duration after a write starts.
         for _ in 0..(1 + round % 3) {
-            let (_, flushed) = node.wait_for(FLUSHED);
+            let (_, flushed) = node.wait_line(FLUSHED, LINE_WAIT);
             assert!(
                 flushed.contains(&format!("Flushed {n_addrs} addresses to peers.dat  ")),
                 "{flushed}"
@@ -277,13 +144,13 @@ fn kill_9_during_dump_20_times_db_always_loads() {
         }
         let last_ms = *dump_ms.last().unwrap_or(&1);
         let offset = Duration::from_micros(last_ms.max(1) * 1500 * round as u64 / ROUNDS as u64);
-        let (t_start, _) = node.wait_for(WRITE_START);
+        let (t_start, _) = node.wait_line(WRITE_START, LINE_WAIT);
         let target = t_start + offset;
         let now = Instant::now();
         if target > now {
             std::thread::sleep(target - now);
         }
-        node.kill9();
+        assert_eq!(node.kill9().signal(), Some(9), "killed by SIGKILL");
         // Inside a write if the last write start has no Flushed line after it.
         let last_start = node.seen.iter().rposition(|l| l.contains(WRITE_START));
         let last_flush = node.seen.iter().rposition(|l| l.contains(FLUSHED));

@@ -2,18 +2,10 @@
 //! NetWhitebindPermissions / NetWhitelistPermissions), and what reaches the connection
 //! manager's options.
 
-use net::net_permissions::{to_strings, ConnectionDirection, NetPermissionFlags};
+mod bin_common;
 
-fn node_options(extra: &[&str]) -> Result<node::init::NodeOptions, String> {
-    let mut args = node::init::server_args();
-    let mut argv = vec!["logos-p2pd".to_string()];
-    argv.extend(extra.iter().map(|s| s.to_string()));
-    args.parse_parameters(&argv)?;
-    let chain = args.get_chain_type()?;
-    args.select_config_network(chain);
-    node::init::init_parameter_interaction(&mut args);
-    node::init::app_init_parameter_interaction(&args, chain)
-}
+use bin_common::node_options;
+use net::net_permissions::{to_strings, ConnectionDirection, NetPermissionFlags};
 
 /// Mirrors init.cpp: -whitebind parsed with Core's errors, implies -listen=1, and turns off
 /// the wildcard binds; -whitelist split by direction.

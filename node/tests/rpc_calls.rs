@@ -6,16 +6,10 @@
 
 mod rpc_common;
 
-use std::collections::BTreeSet;
-
 use netbase::{lookup_subnet, Network};
 use node::rpc::backend::{AddrmanEntry, BanEntry};
 use rpc_common::*;
 use serde_json::{json, Value};
-
-fn set(v: &[&str]) -> BTreeSet<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
 
 /// Mirrors rpc_net.py: test_getpeerinfo — the same field set as bitcoind's answer.
 #[test]
@@ -24,43 +18,7 @@ fn rpc_net__getpeerinfo_fields() {
     let peers = h.call("getpeerinfo", json!([]));
     let peers = peers.as_array().unwrap();
     assert_eq!(peers.len(), 2);
-    let always = [
-        "id",
-        "addr",
-        "network",
-        "services",
-        "servicesnames",
-        "relaytxes",
-        "lastsend",
-        "lastrecv",
-        "last_transaction",
-        "last_block",
-        "bytessent",
-        "bytesrecv",
-        "conntime",
-        "timeoffset",
-        "version",
-        "subver",
-        "inbound",
-        "bip152_hb_to",
-        "bip152_hb_from",
-        "startingheight",
-        "presynced_headers",
-        "synced_headers",
-        "synced_blocks",
-        "inflight",
-        "addr_relay_enabled",
-        "addr_processed",
-        "addr_rate_limited",
-        "permissions",
-        "minfeefilter",
-        "bytessent_per_msg",
-        "bytesrecv_per_msg",
-        "connection_type",
-        "transport_protocol_type",
-        "session_id",
-    ];
-    let mut inbound = set(&always);
+    let mut inbound = set(GETPEERINFO_FIELDS);
     inbound.insert("addrbind".into());
     assert_eq!(keys(&peers[0]), inbound);
     let mut outbound = inbound.clone();

@@ -7,66 +7,32 @@
 //! -datadir=<ours> getpeerinfo` is also run against the node.
 #![allow(non_snake_case)] // test names are `<core test file>__<core test case>`
 
+mod bin_common;
 mod rpc_common;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use bin_common::{free_port, node_args, Proc, TempDir, BIN};
 use node::rpc::auth::encode_base64;
-use rpc_common::{keys, raw_post, Client, Response};
+use rpc_common::{
+    keys, raw_post, set, Client, Response, GETPEERINFO_FIELDS, GETPEERINFO_OPTIONAL_FIELDS,
+};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_logos-p2pd");
 const WAIT: Duration = Duration::from_secs(20);
 
-/// A loopback port that was free a moment ago (the node refuses `-port=0` / `-rpcport=0`, as
-/// bitcoind does).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let p = std::env::temp_dir().join(format!(
-            "logos-rpcnode-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Polls `f` until it gives `Some` (bounded by [`WAIT`]).
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn wait_for<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    bin_common::wait_until(WAIT, f, || format!("timed out waiting for {what}"))
 }
 
 /// One `logos-p2pd -regtest` process, killed if the test fails before it exits.
 struct NodeProc {
-    child: Option<Child>,
+    proc: Proc,
     dir: TempDir,
     p2p_port: u16,
     rpc_port: u16,
@@ -76,29 +42,17 @@ impl NodeProc {
     fn start(tag: &str, extra: &[String]) -> NodeProc {
         let dir = TempDir::new(tag);
         let (p2p_port, rpc_port) = (free_port(), free_port());
-        let mut args = vec![
-            "-regtest".to_string(),
-            format!("-datadir={}", dir.0.display()),
+        let mut args = node_args(&dir.0, "-regtest");
+        args.extend([
             format!("-bind=127.0.0.1:{p2p_port}"),
             format!("-rpcport={rpc_port}"),
-            "-dnsseed=0".to_string(),
-            "-fixedseeds=0".to_string(),
             "-printtoconsole=0".to_string(),
-            "-debug=net".to_string(),
             "-debug=rpc".to_string(),
             "-debug=http".to_string(),
-            "-test=loopbackonly".to_string(),
-        ];
+        ]);
         args.extend_from_slice(extra);
-        let child = Command::new(BIN)
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn logos-p2pd");
         let n = NodeProc {
-            child: Some(child),
+            proc: Proc::spawn(&args),
             dir,
             p2p_port,
             rpc_port,
@@ -186,18 +140,9 @@ impl NodeProc {
 
     /// Waits (bounded) for the process to exit; returns its exit code.
     fn wait_exit(&mut self) -> Option<i32> {
-        let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status.code();
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("logos-p2pd did not exit; log:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        match self.proc.wait_exit(WAIT) {
+            Some(status) => status.code(),
+            None => panic!("logos-p2pd did not exit; log:\n{}", self.log()),
         }
     }
 
@@ -211,66 +156,9 @@ impl NodeProc {
     }
 }
 
-impl Drop for NodeProc {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn set(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|s| s.to_string()).collect()
-}
-
 /// getpeerinfo's fields as rpc/net.cpp's RPCResult lists them: always present, and optional.
 fn getpeerinfo_fields() -> (BTreeSet<String>, BTreeSet<String>) {
-    let required = set(&[
-        "id",
-        "addr",
-        "network",
-        "services",
-        "servicesnames",
-        "relaytxes",
-        "lastsend",
-        "lastrecv",
-        "last_transaction",
-        "last_block",
-        "bytessent",
-        "bytesrecv",
-        "conntime",
-        "timeoffset",
-        "version",
-        "subver",
-        "inbound",
-        "bip152_hb_to",
-        "bip152_hb_from",
-        "startingheight",
-        "presynced_headers",
-        "synced_headers",
-        "synced_blocks",
-        "inflight",
-        "addr_relay_enabled",
-        "addr_processed",
-        "addr_rate_limited",
-        "permissions",
-        "minfeefilter",
-        "bytessent_per_msg",
-        "bytesrecv_per_msg",
-        "connection_type",
-        "transport_protocol_type",
-        "session_id",
-    ]);
-    let optional = set(&[
-        "addrbind",
-        "addrlocal",
-        "mapped_as",
-        "pingtime",
-        "minping",
-        "pingwait",
-    ]);
-    (required, optional)
+    (set(GETPEERINFO_FIELDS), set(GETPEERINFO_OPTIONAL_FIELDS))
 }
 
 fn check_peer_fields(p: &Value) {
@@ -866,29 +754,22 @@ fn rpc_port_in_use_is_an_init_error() {
 fn server_0_starts_no_rpc_server() {
     let dir = TempDir::new("noserver");
     let rpc_port = free_port();
+    let proc = Proc::spawn(&[
+        "-regtest".to_string(),
+        format!("-datadir={}", dir.0.display()),
+        "-connect=0".to_string(),
+        "-server=0".to_string(),
+        format!("-rpcport={rpc_port}"),
+        "-printtoconsole=0".to_string(),
+        "-test=loopbackonly".to_string(),
+    ]);
+    let pid = proc.pid();
     let mut node = NodeProc {
-        child: None,
+        proc,
         dir,
         p2p_port: 0,
         rpc_port,
     };
-    let child = Command::new(BIN)
-        .args([
-            "-regtest".to_string(),
-            format!("-datadir={}", node.dir.0.display()),
-            "-connect=0".to_string(),
-            "-server=0".to_string(),
-            format!("-rpcport={rpc_port}"),
-            "-printtoconsole=0".to_string(),
-            "-test=loopbackonly".to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    node.child = Some(child);
     wait_for("Done loading", || {
         node.log()
             .contains("init message: Done loading")

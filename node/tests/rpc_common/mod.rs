@@ -630,6 +630,58 @@ pub fn keys(v: &Value) -> BTreeSet<String> {
     }
 }
 
+pub fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+/// getpeerinfo's fields that are always present, as rpc/net.cpp's RPCResult lists them.
+pub const GETPEERINFO_FIELDS: &[&str] = &[
+    "id",
+    "addr",
+    "network",
+    "services",
+    "servicesnames",
+    "relaytxes",
+    "lastsend",
+    "lastrecv",
+    "last_transaction",
+    "last_block",
+    "bytessent",
+    "bytesrecv",
+    "conntime",
+    "timeoffset",
+    "version",
+    "subver",
+    "inbound",
+    "bip152_hb_to",
+    "bip152_hb_from",
+    "startingheight",
+    "presynced_headers",
+    "synced_headers",
+    "synced_blocks",
+    "inflight",
+    "addr_relay_enabled",
+    "addr_processed",
+    "addr_rate_limited",
+    "permissions",
+    "minfeefilter",
+    "bytessent_per_msg",
+    "bytesrecv_per_msg",
+    "connection_type",
+    "transport_protocol_type",
+    "session_id",
+];
+
+/// getpeerinfo's optional fields, as rpc/net.cpp's RPCResult lists them.
+pub const GETPEERINFO_OPTIONAL_FIELDS: &[&str] = &[
+    "addrbind",
+    "addrlocal",
+    "mapped_as",
+    "pingtime",
+    "minping",
+    "pingwait",
+];
+
 pub fn vectors_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
 }
