@@ -119,6 +119,8 @@ pub struct CNodeStateStats {
     pub m_addr_relay_enabled: bool,
     /// Core's `their_services`.
     pub their_services: ServiceFlags,
+    /// Core's `time_offset`: the peer's clock minus ours at its `version`, seconds.
+    pub time_offset: i64,
 }
 
 /// Reader over a payload that reports Core's stream errors (`DataStream`).
@@ -230,6 +232,7 @@ impl PeerManager {
             m_addr_rate_limited: p.addr.m_addr_rate_limited,
             m_addr_relay_enabled: p.addr.m_addr_relay_enabled,
             their_services: p.m_their_services,
+            time_offset: p.m_time_offset,
         })
     }
 

@@ -155,3 +155,21 @@ fn flow_control_pauses_and_resumes() {
     let got = up.got.lock().map(|g| g.clone()).unwrap_or_default();
     assert_eq!(got, msgs);
 }
+
+/// Mirrors getpeerinfo's `timeoffset` (net_processing.cpp, ProcessMessage "version"): the
+/// peer's `nTime` minus our clock when its `version` arrived, in seconds.
+#[test]
+fn version_time_sets_the_peers_clock_offset() {
+    let a = start_node(Chain::LogosRegtest, Recorder::accepting());
+    // The raw peer stamps its version with T0; our clock is 100 s ahead of it.
+    a.advance(100);
+    let mut p = RawPeer::connect(&a);
+    p.handshake();
+    assert!(wait_until(Duration::from_secs(5), || {
+        a.connman
+            .get_node_stats()
+            .iter()
+            .any(|s| s.state.as_ref().is_some_and(|x| x.time_offset == -100))
+    }));
+    a.connman.stop();
+}

@@ -107,8 +107,7 @@ fn node_stats(s: net::CNodeStats) -> NodeStats {
         send_bytes: s.n_send_bytes,
         recv_bytes: s.n_recv_bytes,
         connected: s.m_connected,
-        //DMITRY: getpeerinfo timeoffset is always 0; Core: rpc/net.cpp::getpeerinfo (statestats.time_offset); changed: the peer manager does not export the peer's clock offset yet.
-        time_offset: 0,
+        time_offset: state.time_offset,
         last_ping_time_us: s.m_last_ping_time,
         min_ping_time_us: (s.m_min_ping_time != i64::MAX).then_some(s.m_min_ping_time),
         ping_wait_us: state.m_ping_wait,
