@@ -9,6 +9,7 @@
 //! - [`random`]: Core's `FastRandomContext`, bit-exact.
 //! - [`banman`], [`bloom`], [`banlist_json`]: ban list and discouragement filter, bitcoind's
 //!   `banlist.json` and `listbanned` formats.
+//! - [`univalue`]: [`univalue::UniValue`], an ordered JSON value with Core's writer.
 //! - [`store`]: LMDB persistence of the address database and the ban list.
 //!
 //! Pure logic: time comes from a [`Clock`], randomness from a seeded ChaCha20 context, and the
@@ -28,6 +29,7 @@ pub mod random;
 pub mod store;
 #[cfg(test)]
 mod test_util;
+pub mod univalue;
 
 pub use addrdb::{
     read_from_stream, read_peers_dat, read_peers_dat_file, write_peers_dat, write_peers_dat_file,

@@ -675,7 +675,7 @@ fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 /// `address`, `mapped_as` (only with an asmap), `port`, `services`, `time`, `network`, `source`,
 /// `source_network`, `source_mapped_as` (only with an asmap), in Core's order.
 pub fn addrman_entry_to_json(info: &AddrInfo, netgroupman: &NetGroupManager) -> UniValue {
-    let mut ret = UniValue::object();
+    let mut ret = UniValue::new_object();
     let addr = &info.addr.service;
     ret.push_kv("address", UniValue::str(addr.addr.to_string_addr()));
     let mapped_as = netgroupman.get_mapped_as(&addr.addr);
@@ -709,7 +709,7 @@ pub fn addrman_table_to_json(
     entries: &[(AddrInfo, AddressPosition)],
     netgroupman: &NetGroupManager,
 ) -> UniValue {
-    let mut table = UniValue::object();
+    let mut table = UniValue::new_object();
     for (info, pos) in entries {
         table.push_kv_end(
             format!("{}/{}", pos.bucket, pos.position),
@@ -722,7 +722,7 @@ pub fn addrman_table_to_json(
 /// Port of the `getrawaddrman` RPC result (rpc/net.cpp): `{"new": {...}, "tried": {...}}`.
 pub fn getrawaddrman(addrman: &AddrMan) -> UniValue {
     let ngm = addrman.netgroupman();
-    let mut ret = UniValue::object();
+    let mut ret = UniValue::new_object();
     ret.push_kv(
         "new",
         addrman_table_to_json(&addrman.get_entries(false), &ngm),

@@ -172,9 +172,9 @@ mod tests {
             Some(&id),
             JsonRpcVersion::V1Legacy,
         );
-        assert_eq!(v1.write(0), r#"{"result":5,"error":null,"id":1}"#);
+        assert_eq!(v1.write(0, 0), r#"{"result":5,"error":null,"id":1}"#);
         let v2 = json_rpc_reply_obj(5.into(), UniValue::Null, Some(&id), JsonRpcVersion::V2);
-        assert_eq!(v2.write(0), r#"{"jsonrpc":"2.0","result":5,"id":1}"#);
+        assert_eq!(v2.write(0, 0), r#"{"jsonrpc":"2.0","result":5,"id":1}"#);
         let e2 = json_rpc_reply_obj(
             UniValue::Null,
             json_rpc_error(RPC_METHOD_NOT_FOUND, "Method not found"),
@@ -182,7 +182,7 @@ mod tests {
             JsonRpcVersion::V2,
         );
         assert_eq!(
-            e2.write(0),
+            e2.write(0, 0),
             r#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"}}"#
         );
         let e1 = json_rpc_reply_obj(
@@ -192,7 +192,7 @@ mod tests {
             JsonRpcVersion::V1Legacy,
         );
         assert_eq!(
-            e1.write(0),
+            e1.write(0, 0),
             r#"{"result":null,"error":{"code":-1,"message":"x"}}"#
         );
     }

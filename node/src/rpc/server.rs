@@ -320,7 +320,7 @@ impl RpcTable {
         };
         Ok(RpcHttpReply {
             status: HTTP_OK,
-            body: format!("{}\n", reply.write(0)),
+            body: format!("{}\n", reply.write(0, 0)),
             json: true,
         })
     }
@@ -346,7 +346,7 @@ fn json_error_reply(e: RpcError, jreq: &JsonRpcRequest) -> RpcHttpReply {
     );
     RpcHttpReply {
         status,
-        body: format!("{}\n", reply.write(0)),
+        body: format!("{}\n", reply.write(0, 0)),
         json: true,
     }
 }

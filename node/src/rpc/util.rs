@@ -504,13 +504,13 @@ impl<C> RpcHelpMan<C> {
         let mut mismatch = UniValue::new_object();
         for (i, arg) in self.args.iter().enumerate() {
             if let Some(m) = arg.matches_type(request.param(i)) {
-                mismatch.push_kv(&format!("Position {} ({})", i + 1, arg.names), m);
+                mismatch.push_kv(format!("Position {} ({})", i + 1, arg.names), m);
             }
         }
         if mismatch != UniValue::new_object() {
             return Err(RpcError::new(
                 RPC_TYPE_ERROR,
-                format!("Wrong type passed:\n{}", mismatch.write(4)),
+                format!("Wrong type passed:\n{}", mismatch.write(4, 0)),
             ));
         }
         (self.fun)(self, request, ctx)
