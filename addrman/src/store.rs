@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use lmdb::{Database, DatabaseFlags, Environment, Transaction, WriteFlags};
-use netbase::{get_network_name, NetGroupManager};
+use netbase::{get_network_name, CNetAddr, CService, NetGroupManager};
 use protocol::NetworkParams;
 
 use crate::addrdb::{AddrDbError, AddrDbErrorKind};
@@ -673,28 +673,28 @@ fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 
 /// Port of AddrmanEntryToJSON (rpc/net.cpp): one entry as `getrawaddrman` shows it —
 /// `address`, `mapped_as` (only with an asmap), `port`, `services`, `time`, `network`, `source`,
-/// `source_network`, `source_mapped_as` (only with an asmap), in Core's order.
-pub fn addrman_entry_to_json(info: &AddrInfo, netgroupman: &NetGroupManager) -> UniValue {
+/// `source_network`, `source_mapped_as` (only with an asmap), in Core's order. Takes the entry's
+/// fields rather than an [`AddrInfo`] so the node's RPC, which sees plain data, uses it too.
+pub fn addrman_entry_to_json(
+    addr: &CService,
+    services: u64,
+    time: i64,
+    source: &CNetAddr,
+    mapped_as: impl Fn(&CNetAddr) -> u32,
+) -> UniValue {
     let mut ret = UniValue::new_object();
-    let addr = &info.addr.service;
-    ret.push_kv("address", UniValue::str(addr.addr.to_string_addr()));
-    let mapped_as = netgroupman.get_mapped_as(&addr.addr);
-    if mapped_as != 0 {
-        ret.push_kv("mapped_as", UniValue::uint(u64::from(mapped_as)));
+    ret.push_kv("address", addr.addr.to_string_addr());
+    let addr_mapped_as = mapped_as(&addr.addr);
+    if addr_mapped_as != 0 {
+        ret.push_kv("mapped_as", UniValue::uint(u64::from(addr_mapped_as)));
     }
     ret.push_kv("port", UniValue::uint(u64::from(addr.port)));
-    ret.push_kv("services", UniValue::uint(info.addr.n_services.0));
-    ret.push_kv("time", UniValue::int(info.addr.n_time));
-    ret.push_kv(
-        "network",
-        UniValue::str(get_network_name(addr.addr.get_net_class())),
-    );
-    ret.push_kv("source", UniValue::str(info.source.to_string_addr()));
-    ret.push_kv(
-        "source_network",
-        UniValue::str(get_network_name(info.source.get_net_class())),
-    );
-    let source_mapped_as = netgroupman.get_mapped_as(&info.source);
+    ret.push_kv("services", UniValue::uint(services));
+    ret.push_kv("time", UniValue::int(time));
+    ret.push_kv("network", get_network_name(addr.addr.get_net_class()));
+    ret.push_kv("source", source.to_string_addr());
+    ret.push_kv("source_network", get_network_name(source.get_net_class()));
+    let source_mapped_as = mapped_as(source);
     if source_mapped_as != 0 {
         ret.push_kv(
             "source_mapped_as",
@@ -704,19 +704,31 @@ pub fn addrman_entry_to_json(info: &AddrInfo, netgroupman: &NetGroupManager) -> 
     ret
 }
 
-/// Port of AddrmanTableToJSON (rpc/net.cpp): a table's entries keyed `"<bucket>/<position>"`.
-pub fn addrman_table_to_json(
+/// Port of AddrmanTableToJSON (rpc/net.cpp): a table's entries keyed `"<bucket>/<position>"`,
+/// given as `(bucket, position, entry as JSON)`.
+pub fn addrman_table_to_json(entries: impl IntoIterator<Item = (i32, i32, UniValue)>) -> UniValue {
+    let mut table = UniValue::new_object();
+    for (bucket, position, entry) in entries {
+        table.push_kv_end(format!("{bucket}/{position}"), entry);
+    }
+    table
+}
+
+/// [`addrman_table_to_json`] over addrman's own entries.
+fn addrinfo_table_to_json(
     entries: &[(AddrInfo, AddressPosition)],
     netgroupman: &NetGroupManager,
 ) -> UniValue {
-    let mut table = UniValue::new_object();
-    for (info, pos) in entries {
-        table.push_kv_end(
-            format!("{}/{}", pos.bucket, pos.position),
-            addrman_entry_to_json(info, netgroupman),
+    addrman_table_to_json(entries.iter().map(|(info, pos)| {
+        let entry = addrman_entry_to_json(
+            &info.addr.service,
+            info.addr.n_services.0,
+            info.addr.n_time,
+            &info.source,
+            |a| netgroupman.get_mapped_as(a),
         );
-    }
-    table
+        (pos.bucket, pos.position, entry)
+    }))
 }
 
 /// Port of the `getrawaddrman` RPC result (rpc/net.cpp): `{"new": {...}, "tried": {...}}`.
@@ -725,11 +737,11 @@ pub fn getrawaddrman(addrman: &AddrMan) -> UniValue {
     let mut ret = UniValue::new_object();
     ret.push_kv(
         "new",
-        addrman_table_to_json(&addrman.get_entries(false), &ngm),
+        addrinfo_table_to_json(&addrman.get_entries(false), &ngm),
     );
     ret.push_kv(
         "tried",
-        addrman_table_to_json(&addrman.get_entries(true), &ngm),
+        addrinfo_table_to_json(&addrman.get_entries(true), &ngm),
     );
     ret
 }

@@ -811,39 +811,16 @@ fn getaddrmaninfo() -> Help {
     }
 }
 
-/// Port of AddrmanEntryToJSON (rpc/net.cpp).
-pub fn addrman_entry_to_json(t: &RpcTable, e: &AddrmanEntry) -> UniValue {
-    let mut ret = UniValue::new_object();
-    ret.push_kv("address", e.service.addr.to_string_addr());
-    let mapped_as = t.backend.get_mapped_as(&e.service.addr);
-    if mapped_as != 0 {
-        ret.push_kv("mapped_as", mapped_as);
-    }
-    ret.push_kv("port", e.service.get_port());
-    ret.push_kv("services", e.services);
-    ret.push_kv("time", e.time);
-    ret.push_kv("network", get_network_name(e.service.addr.get_net_class()));
-    ret.push_kv("source", e.source.to_string_addr());
-    ret.push_kv("source_network", get_network_name(e.source.get_net_class()));
-    let source_mapped_as = t.backend.get_mapped_as(&e.source);
-    if source_mapped_as != 0 {
-        ret.push_kv("source_mapped_as", source_mapped_as);
-    }
-    ret
-}
-
-/// Port of AddrmanTableToJSON (rpc/net.cpp): entries keyed `"<bucket>/<position>"`.
+/// Port of AddrmanTableToJSON (rpc/net.cpp) over the backend's entries; the JSON is built
+/// by addrman's port of AddrmanEntryToJSON / AddrmanTableToJSON, as `addrman-tool show` does.
 pub fn addrman_table_to_json(t: &RpcTable, entries: &[AddrmanEntry]) -> UniValue {
-    let table: Vec<(String, UniValue)> = entries
-        .iter()
-        .map(|e| {
-            (
-                format!("{}/{}", e.bucket, e.position),
-                addrman_entry_to_json(t, e),
-            )
-        })
-        .collect();
-    UniValue::Obj(table)
+    addrman::store::addrman_table_to_json(entries.iter().map(|e| {
+        let entry =
+            addrman::store::addrman_entry_to_json(&e.service, e.services, e.time, &e.source, |a| {
+                t.backend.get_mapped_as(a)
+            });
+        (e.bucket, e.position, entry)
+    }))
 }
 
 /// Port of getrawaddrman (rpc/net.cpp).
