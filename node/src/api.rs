@@ -518,8 +518,6 @@ impl BanDb for KvBanDb {
 
 struct Running {
     connman: net::CConnman,
-    /// The address dump (see [`address_dumper`]).
-    dump_addresses: Arc<dyn Fn() + Send + Sync>,
     addrman: Arc<AddrMan>,
     banman: Arc<BanMan>,
     kv: Arc<dyn KvStore>,
@@ -553,14 +551,23 @@ impl fmt::Debug for P2p {
     }
 }
 
-/// Port of DumpPeerAddresses (addrdb.cpp) on a [`KvStore`], with CConnman::DumpAddresses's log
-/// line: the address DB, serialized as peers.dat, in one transaction.
-fn save_addrman(kv: &dyn KvStore, addrman: &AddrMan, params: &NetworkParams) -> Result<(), String> {
-    let start = std::time::Instant::now();
+/// Port of DumpPeerAddresses (addrdb.cpp) on a [`KvStore`]: the address DB, serialized as
+/// peers.dat, in one transaction.
+fn write_addrman(
+    kv: &dyn KvStore,
+    addrman: &AddrMan,
+    params: &NetworkParams,
+) -> Result<(), String> {
     kv.put(
         PEERS_KEY,
         &addrman::write_peers_dat(addrman, params.message_start),
-    )?;
+    )
+}
+
+/// [`write_addrman`] with CConnman::DumpAddresses's log line, for `save_databases`.
+fn save_addrman(kv: &dyn KvStore, addrman: &AddrMan, params: &NetworkParams) -> Result<(), String> {
+    let start = std::time::Instant::now();
+    write_addrman(kv, addrman, params)?;
     log::debug!(
         target: "net",
         "Flushed {} addresses to peers.dat  {}ms",
@@ -570,32 +577,27 @@ fn save_addrman(kv: &dyn KvStore, addrman: &AddrMan, params: &NetworkParams) -> 
     Ok(())
 }
 
-/// Port of CConnman::DumpAddresses (net.cpp) for the API: writes the address DB to `kv`
-/// with Core's log line (a failure goes to the host's UI callback), then runs the host's own
-/// `net::Options::on_dump_addresses` hook, if it set one. The API's only address dump: run
-/// every DUMP_PEERS_INTERVAL by the connection manager's scheduler and once at shutdown.
-///
-/// Not through net's own hook: net's periodic task holds an `Arc` of the connection manager
-/// inside that manager's scheduler, a cycle that keeps every embedded instance alive after
-/// shutdown (valgrind: definitely lost); the C ABI must not leak.
-fn address_dumper(
+/// Port of DumpPeerAddresses (addrdb.cpp) as the API's persistence hook for net's
+/// `CConnman::DumpAddresses` (run every `DUMP_PEERS_INTERVAL` on the scheduler thread and once
+/// at stop; net logs Core's "Flushed …" line): writes the address DB to `kv`, a failure going to
+/// the host's UI callback, then runs the hook the host itself put in `net::Options`, if any.
+fn address_dump_hook(
     kv: Arc<dyn KvStore>,
-    addrman: Arc<AddrMan>,
     params: &'static NetworkParams,
     ui: Arc<UiBridge>,
     host: Option<net::connman::DumpAddressesHook>,
-) -> Arc<dyn Fn() + Send + Sync> {
-    Arc::new(move || {
-        if let Err(e) = save_addrman(kv.as_ref(), &addrman, params) {
+) -> net::connman::DumpAddressesHook {
+    net::connman::DumpAddressesHook(Arc::new(move |addrman: &AddrMan| {
+        if let Err(e) = write_addrman(kv.as_ref(), addrman, params) {
             ui.send(
                 UiLevel::Error,
                 &format!("Failed to write the address database: {e}"),
             );
         }
         if let Some(h) = &host {
-            (h.0)(&addrman);
+            (h.0)(addrman);
         }
-    })
+    }))
 }
 
 /// Port of LoadAddrman (addrdb.cpp) on a [`KvStore`]: a missing value gives an empty address
@@ -709,16 +711,14 @@ impl P2p {
         if config.test_mode {
             net_opts.test_loopback_only = true;
         }
-        // The one periodic address dump is the API's (`address_dumper`, scheduled below and
-        // run at shutdown); net's own hook stays unset so net does not schedule a second one.
-        // A hook the host put in `config.net` runs inside the API's dump.
-        let dump_addresses = address_dumper(
+        // One periodic address dump: net's (every `dump_addresses_interval` and at stop), into
+        // the API's store; a hook the host put in `config.net` runs inside it.
+        net_opts.on_dump_addresses = Some(address_dump_hook(
             Arc::clone(&kv),
-            Arc::clone(&addrman),
             params,
             Arc::clone(ui),
             net_opts.on_dump_addresses.take(),
-        );
+        ));
         let listen = net_opts.listen;
         let connman = net::CConnman::new(
             net_opts,
@@ -738,10 +738,6 @@ impl P2p {
             })
         })?;
         {
-            let dump = Arc::clone(&dump_addresses);
-            connman.schedule_every(crate::run::DUMP_PEERS_INTERVAL, move || dump());
-        }
-        {
             let banman = Arc::clone(&banman);
             connman.schedule_every(crate::run::DUMP_BANS_INTERVAL, move || {
                 banman.dump_banlist()
@@ -749,7 +745,6 @@ impl P2p {
         }
         Ok(Running {
             connman,
-            dump_addresses,
             addrman,
             banman,
             kv,
@@ -997,10 +992,9 @@ impl P2p {
             return;
         };
         log::info!("Shutdown: In progress...");
-        // As CConnman::Stop: the threads are joined, then the addresses are written
-        // (DumpAddresses); the ban list follows (Core: DumpBanlist in Shutdown).
+        // CConnman::Stop joins the threads, then writes the addresses (DumpAddresses); the
+        // ban list follows (Core: DumpBanlist in Shutdown).
         r.connman.stop();
-        (r.dump_addresses)();
         if let Err(e) = KvBanDb(Arc::clone(&r.kv)).write(&r.banman.get_banned()) {
             self.ui.send(
                 UiLevel::Error,

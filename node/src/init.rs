@@ -291,7 +291,7 @@ pub fn setup_server_args(args: &mut ArgsManager) {
     );
     args.add_arg(
         "-dumpaddressesinterval=<ms>",
-        &format!("Write the address database every <ms> milliseconds instead of every {} minutes (for tests; the scheduler checks every 100 ms)", crate::run::DUMP_PEERS_INTERVAL.as_secs() / 60),
+        &format!("Write the address database every <ms> milliseconds instead of every {} minutes (for tests; the scheduler checks every 100 ms)", net::connman::DUMP_PEERS_INTERVAL.as_secs() / 60),
         ANY | flags::DEBUG_ONLY,
         DebugTest,
     );
@@ -1018,7 +1018,7 @@ pub fn start_logging(args: &ArgsManager, dirs: &DataDirs) -> Result<(), String> 
 /// tests, like Core's hidden test options), else Core's DUMP_PEERS_INTERVAL.
 fn dump_addresses_interval(args: &ArgsManager) -> Result<std::time::Duration, String> {
     if !args.is_arg_set("-dumpaddressesinterval") {
-        return Ok(crate::run::DUMP_PEERS_INTERVAL);
+        return Ok(net::connman::DUMP_PEERS_INTERVAL);
     }
     match args.get_int_arg("-dumpaddressesinterval", 0) {
         ms if ms > 0 => Ok(std::time::Duration::from_millis(ms as u64)),

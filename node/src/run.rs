@@ -21,8 +21,6 @@ use rand_core::SeedableRng;
 use crate::datadir::DataDirs;
 use crate::init::NodeOptions;
 
-/// Port of DUMP_PEERS_INTERVAL (net.cpp): addresses are written every 15 minutes.
-pub const DUMP_PEERS_INTERVAL: Duration = Duration::from_secs(15 * 60);
 /// Port of DUMP_BANS_INTERVAL (banman.h): the ban list is written every 15 minutes.
 pub const DUMP_BANS_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
@@ -142,7 +140,7 @@ pub struct Node {
 }
 
 /// Port of DumpPeerAddresses (addrdb.cpp) as the node's persistence hook: writes the address
-/// DB to the store. `net::CConnman` calls it every [`DUMP_PEERS_INTERVAL`] and at stop, and logs
+/// DB to the store. `net::CConnman` calls it every [`net::connman::DUMP_PEERS_INTERVAL`] and at stop, and logs
 /// Core's "Flushed … addresses to peers.dat" line itself. The start of a write is logged at
 /// trace level only (`-loglevel=net:trace`; not in Core), so a crash test can tell a kill
 /// during a write from one between writes.

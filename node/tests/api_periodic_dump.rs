@@ -13,14 +13,14 @@ use addrman::store::PEERS_KEY;
 use api_common::*;
 use net::clock::MockClock;
 use net::connman::{DumpAddressesHook, DUMP_PEERS_INTERVAL};
-use node::api::{KvStore, P2p, P2pConfig, Storage};
+use node::api::{KvStore, MemoryStore, P2p, P2pConfig, Storage};
 use parking_lot::Mutex;
 use protocol::Chain;
 
-/// A store in memory that counts the writes of each key.
+/// The API's memory store, counting the writes of each key.
 #[derive(Default)]
 struct CountingStore {
-    values: Mutex<HashMap<String, Vec<u8>>>,
+    inner: MemoryStore,
     puts: Mutex<HashMap<String, usize>>,
 }
 
@@ -32,10 +32,10 @@ impl CountingStore {
 
 impl KvStore for CountingStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.values.lock().get(key).cloned())
+        self.inner.get(key)
     }
     fn put(&self, key: &str, value: &[u8]) -> Result<(), String> {
-        self.values.lock().insert(key.to_string(), value.to_vec());
+        self.inner.put(key, value)?;
         *self.puts.lock().entry(key.to_string()).or_default() += 1;
         Ok(())
     }
