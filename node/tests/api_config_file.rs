@@ -3,10 +3,12 @@
 //! `[network]` sections, `datadir=`; the command line wins; `-noconf` reads nothing.
 
 mod api_common;
+mod bin_common;
 
 use std::net::SocketAddr;
 
 use api_common::*;
+use bin_common::temp_dir;
 use node::api::{P2p, P2pConfig, P2pError, Storage};
 use protocol::Chain;
 

@@ -2,12 +2,14 @@
 //! options, the UI callback, the typed config from arguments, database save / load, shutdown.
 
 mod api_common;
+mod bin_common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use addrman::store::{addrman_from_bytes, AddrManOptions, Store, PEERS_KEY};
 use api_common::*;
+use bin_common::temp_dir;
 use netbase::NetGroupManager;
 use node::api::{
     options, P2p, P2pConfig, P2pError, Storage, UiLevel, P2P_OPTION_ARGUMENT, P2P_OPTION_MULTI,

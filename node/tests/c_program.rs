@@ -9,9 +9,13 @@
 //! When valgrind is installed each program also runs under `valgrind --leak-check=full
 //! --error-exitcode=1`, which must report no error and no leak.
 
+mod bin_common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use bin_common::temp_dir;
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -38,13 +42,6 @@ fn static_lib() -> PathBuf {
 
 fn cc() -> String {
     std::env::var("CC").unwrap_or_else(|_| "cc".to_string())
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("logos-p2p-c-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 /// Whether the system LMDB (`<lmdb.h>` and `-llmdb`) is usable by the C compiler: a probe
