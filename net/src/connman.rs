@@ -735,8 +735,9 @@ impl CConnman {
         if self.opts.listen {
             self.init_binds()?;
         }
-        // Core's AppInitMain: with no -bind / -whitebind, every interface address is ours.
-        if self.opts.binds.is_empty() && self.opts.white_binds.is_empty() {
+        // Core's AppInitMain: with -discover and no -bind / -whitebind, every interface address
+        // is ours (the kernel's tables are read only then).
+        if self.opts.discover && self.opts.binds.is_empty() && self.opts.white_binds.is_empty() {
             self.inner.local_host.discover(
                 &crate::local_addr::get_local_addresses(),
                 &self.inner.reachable,
