@@ -198,7 +198,8 @@ pub fn write_banlist_json(bans: &BanMap) -> String {
 /// [`BanDbError::InvalidJson`] when the text is not a JSON object, [`BanDbError::Parse`] when
 /// `banned_nets` is missing or an entry has a missing or mistyped field.
 pub fn read_banlist_json(text: &str, name: &str) -> Result<ParsedBanMap, BanDbError> {
-    //DMITRY: a duplicated top-level key in banlist.json is read (last one wins) instead of refused; Core: common/settings.cpp::ReadSettings; changed: serde_json does not report duplicates.
+    //DMITRY: a duplicated top-level key in banlist.json is read (last one wins) instead of refused; Core: common/settings.cpp::ReadSettings; changed: serde_json does
+    // not report duplicates.
     let root: Value = serde_json::from_str(text).map_err(|e| BanDbError::InvalidJson {
         name: name.to_string(),
         reason: format!(
@@ -312,7 +313,8 @@ impl JsonFileBanDb {
 
 impl BanDb for JsonFileBanDb {
     fn write(&self, banmap: &BanMap) -> Result<(), BanDbError> {
-        //DMITRY: banlist.json is written to a temporary file renamed over the old one; Core: addrdb.cpp::CBanDB::Write (common::WriteSettings truncates in place); changed: a crash mid-write keeps the previous ban list.
+        //DMITRY: banlist.json is written to a temporary file renamed over the old one; Core: addrdb.cpp::CBanDB::Write (common::WriteSettings truncates in place); changed: a crash
+        // mid-write keeps the previous ban list.
         let name = self.name();
         let mut tmp = self.m_banlist_json.as_os_str().to_os_string();
         tmp.push(".new");

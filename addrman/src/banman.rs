@@ -399,7 +399,7 @@ impl BanMan {
     /// from now. An existing ban of the subnet is only ever lengthened, never shortened. A
     /// change is written to the store at once.
     pub fn ban_subnet(&self, sub_net: &CSubNet, ban_time_offset: i64, since_unix_epoch: bool) {
-        //DMITRY: an address or subnet is banned until a time (operator's setban / the upper layer's add_to_blacklist; peers are no longer banned for misbehaviour, only discouraged); Core: banman.cpp::BanMan::Ban; kept.
+        //DMITRY: an address or subnet is banned until a time (operator's setban or the upper layer's add_to_blacklist: peers are no longer banned for misbehaviour, only discouraged); Core: banman.cpp::BanMan::Ban; kept.
         let now = self.clock.now();
         let mut ban_entry = CBanEntry::new(now);
 

@@ -481,7 +481,9 @@ impl Store {
             Ok(a) => Ok((a, None)),
             Err(LoadError::Store(e)) => Err(e),
             Err(e) => {
-                //DMITRY: an unreadable address database is moved aside to peers.dat.corrupt-<time> and the node starts empty; Core: addrdb.cpp::LoadAddrman (returns an error, the node refuses to start); changed: DESIGN.md Storage asks the node to move it aside and start empty (load_addrman keeps Core's error for callers that want it).
+                //DMITRY: an unreadable address database is moved aside to peers.dat.corrupt-<time> and the node starts empty; Core: addrdb.cpp::LoadAddrman (returns an error, the node refuses to start); changed: DESIGN.md Storage
+                // asks the node to move it aside and start empty (load_addrman keeps Core's error
+                // for callers that want it).
                 log::error!("{e}");
                 self.move_aside(PEERS_KEY)?;
                 let addrman = opts.new_addrman(netgroupman);
@@ -610,7 +612,8 @@ impl BanDb for Store {
     /// `banlist.json.corrupt-<time>`) before the error is returned, so that `BanMan`'s
     /// "Recreating the banlist database" does not destroy it.
     fn read(&self) -> Result<BanMap, BanDbError> {
-        //DMITRY: an unreadable ban list is moved aside to banlist.json.corrupt-<time> before BanMan recreates it; Core: addrdb.cpp::CBanDB::Read + banman.cpp::BanMan::LoadBanlist (recreated over the bad file); changed: the bad bans are kept for inspection.
+        //DMITRY: an unreadable ban list is moved aside to banlist.json.corrupt-<time> before BanMan recreates it; Core: addrdb.cpp::CBanDB::Read + banman.cpp::BanMan::LoadBanlist (recreated over the bad file); changed: the bad
+        // bans are kept for inspection.
         match self.load_banlist() {
             Ok(p) => Ok(p.bans),
             Err(e) => {

@@ -96,7 +96,7 @@ impl Counter {
 }
 
 impl UpperLayer for Counter {
-    fn receive_message(&self, msg: &[u8]) -> bool {
+    fn receive_message(&self, msg: &[u8], _from: &net::MessageSource) -> bool {
         if msg.len() >= 9 && msg[0] == 0x1a {
             let tag = u64::from_le_bytes(msg[1..9].try_into().unwrap_or([0; 8]));
             if let Ok(mut s) = self.stamps.lock() {

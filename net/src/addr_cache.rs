@@ -46,7 +46,8 @@ pub fn get_addresses(
 ) -> Vec<CAddress> {
     let mut addresses = addrman.get_addr(max_addresses, max_pct, network, filtered);
     if let Some(bm) = banman {
-        //DMITRY: banned or discouraged address in a getaddr answer; Core: net.cpp::CConnman::GetAddresses; kept: left out of the answer.
+        //DMITRY: banned or discouraged address in a getaddr answer; Core: net.cpp::CConnman::GetAddresses; kept: left out
+        // of the answer.
         addresses.retain(|a| !bm.is_discouraged(&a.service.addr) && !bm.is_banned(&a.service.addr));
     }
     addresses

@@ -34,6 +34,7 @@ use rand_core::RngCore;
 use crate::connection_type::ConnectionType;
 use crate::disconnect::DisconnectReason;
 use crate::local_addr::{LocalHostMap, LocalPeerView};
+use crate::misbehavior::{check_addr_message_size, Misbehavior};
 use crate::siphash::{c_service_hash, RandomizerSeeds};
 use crate::NodeId;
 use addrman::bloom::CRollingBloomFilter;
@@ -151,11 +152,9 @@ pub struct AddrPeerInfo {
 pub enum AddrOutcome {
     /// Address relay is off with this peer (block-relay-only): message ignored.
     Ignored,
-    /// More than [`MAX_ADDR_TO_SEND`] records: call `Misbehaving` with `message`.
-    Oversized {
-        /// Core's misbehaviour text, e.g. `addr message size = 1001`.
-        message: String,
-    },
+    /// More than [`MAX_ADDR_TO_SEND`] records: call `Misbehaving` with its message (Core's
+    /// text, e.g. `addr message size = 1001`).
+    Oversized(Misbehavior),
     /// Processed.
     Processed(AddrProcessed),
 }
@@ -344,7 +343,8 @@ impl AddrRelayPeer {
         successfully_connected: bool,
     ) -> Result<(), DisconnectReason> {
         if successfully_connected {
-            //DMITRY: sendaddrv2 received after verack; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: BIP155 negotiation must happen before verack, the peer is disconnected.
+            //DMITRY: sendaddrv2 received after verack; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: BIP155 negotiation
+            // must happen before verack, the peer is disconnected.
             return Err(DisconnectReason::SendAddrV2AfterVerack);
         }
         self.m_wants_addrv2 = true;
@@ -382,11 +382,8 @@ impl AddrRelayPeer {
                 msg_type, peer.conn_type.as_str(), peer.id);
             return AddrOutcome::Ignored;
         }
-        if v_addr.len() > MAX_ADDR_TO_SEND {
-            //DMITRY: addr/addrv2 message with more than 1000 records; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: Misbehaving (the peer is then discouraged and disconnected by MaybeDiscourageAndDisconnect).
-            return AddrOutcome::Oversized {
-                message: format!("{} message size = {}", msg_type, v_addr.len()),
-            };
+        if let Some(m) = check_addr_message_size(msg_type, v_addr.len()) {
+            return AddrOutcome::Oversized(m);
         }
         let current_a_time = now_micros.div_euclid(1_000_000);
         self.refill_token_bucket(now_micros);
@@ -402,7 +399,8 @@ impl AddrRelayPeer {
         for mut addr in v_addr {
             if self.m_addr_token_bucket < 1.0 {
                 if rate_limited {
-                    //DMITRY: address over the peer's addr token bucket (0.1/s, 1000 max); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: the record is counted as rate-limited and dropped.
+                    //DMITRY: address over the peer's addr token bucket (0.1/s, 1000 max); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: the record
+                    // is counted as rate-limited and dropped.
                     out.num_rate_limit += 1;
                     continue;
                 }
@@ -414,13 +412,16 @@ impl AddrRelayPeer {
                     .params
                     .has_all_desirable_service_flags(addr.n_services, false)
             {
-                //DMITRY: address without the network's desirable/address-DB services; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; changed: the service bits are the network's (NODE_LOGOS on Logos networks, Core's on Bitcoin networks).
+                //DMITRY: address without the network's desirable/address-DB services; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; changed: the service
+                // bits are the network's (NODE_LOGOS on Logos networks, Core's on Bitcoin
+                // networks).
                 continue;
             }
             addr.n_time = fixup_addr_time(addr.n_time, current_a_time);
             self.add_address_known(&addr.service);
             if (ctx.is_banned_or_discouraged)(&addr.service.addr) {
-                //DMITRY: banned or discouraged address in addr; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: remembered as known, neither stored nor relayed.
+                //DMITRY: banned or discouraged address in addr; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: remembered as
+                // known, neither stored nor relayed.
                 continue;
             }
             out.num_proc += 1;
@@ -435,7 +436,8 @@ impl AddrRelayPeer {
             if reachable {
                 out.to_add.push(addr);
             } else {
-                //DMITRY: address of an unreachable network (-onlynet); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: not stored (may still be relayed).
+                //DMITRY: address of an unreachable network (-onlynet); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: not stored
+                // (may still be relayed).
             }
         }
         self.m_addr_processed += out.num_proc;
@@ -447,7 +449,8 @@ impl AddrRelayPeer {
             self.m_getaddr_sent = false;
         }
         if peer.conn_type == ConnectionType::AddrFetch && n > 1 {
-            //DMITRY: addr-fetch connection received its addresses; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: disconnect ("addrfetch connection completed").
+            //DMITRY: addr-fetch connection received its addresses; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: disconnect ("addrfetch
+            // connection completed").
             out.disconnect = Some(DisconnectReason::AddrFetchCompleted);
         }
         AddrOutcome::Processed(out)
@@ -462,7 +465,8 @@ impl AddrRelayPeer {
         rng: &mut R,
     ) -> GetAddrOutcome {
         if peer.conn_type != ConnectionType::Inbound {
-            //DMITRY: getaddr from an outbound connection; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: ignored (anti-fingerprinting), peer kept.
+            //DMITRY: getaddr from an outbound connection; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: ignored (anti-fingerprinting),
+            // peer kept.
             log::debug!(target: "net", "Ignoring \"getaddr\" from {} connection. peer={}",
                 peer.conn_type.as_str(), peer.id);
             return GetAddrOutcome::IgnoredNotInbound;
@@ -470,7 +474,8 @@ impl AddrRelayPeer {
         let set_up = self.setup_address_relay(peer.conn_type, rng);
         debug_assert!(set_up);
         if self.m_getaddr_recvd {
-            //DMITRY: second getaddr on one connection; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: ignored, peer kept.
+            //DMITRY: second getaddr on one connection; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: ignored, peer
+            // kept.
             log::debug!(target: "net", "Ignoring repeated \"getaddr\". peer={}", peer.id);
             return GetAddrOutcome::IgnoredRepeated;
         }
@@ -498,7 +503,9 @@ impl AddrRelayPeer {
         if !self.m_addr_relay_enabled {
             return None;
         }
-        //DMITRY: self-advertisement held back during initial block download; Core: net_processing.cpp::PeerManagerImpl::MaybeSendAddr; changed: the overlay has no chain and is never in IBD, so it advertises its address from the start (a bitcoind still in IBD, e.g. a fresh regtest node, does not).
+        //DMITRY: self-advertisement held back during initial block download; Core: net_processing.cpp::PeerManagerImpl::MaybeSendAddr; changed: the overlay
+        // has no chain and is never in IBD, so it advertises its address from the start (a bitcoind
+        // still in IBD, e.g. a fresh regtest node, does not).
         if listen && self.m_next_local_addr_send < now_micros {
             if self.m_next_local_addr_send != 0 {
                 if let Some(f) = self.m_addr_known.as_mut() {
@@ -575,7 +582,8 @@ pub fn addr_fetch_timeout(
     if conn_type == ConnectionType::AddrFetch
         && now_micros - connected_micros > 10 * AVG_ADDRESS_BROADCAST_INTERVAL
     {
-        //DMITRY: addr-fetch connection open longer than 5 min; Core: net_processing.cpp::PeerManagerImpl::SendMessages; kept: disconnect ("addrfetch connection timeout").
+        //DMITRY: addr-fetch connection open longer than 5 min; Core: net_processing.cpp::PeerManagerImpl::SendMessages; kept: disconnect ("addrfetch
+        // connection timeout").
         return Some(DisconnectReason::AddrFetchTimeout);
     }
     None

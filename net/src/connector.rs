@@ -72,7 +72,8 @@ impl<C: Connector> Connector for LoopbackOnly<C> {
             .inner
             .target(addr)
             .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no socket address"))?;
-        //DMITRY: test mode dials a non-loopback address; Core: none (bitcoind has no such guard, -connect=0 is the nearest); changed: added so no test can reach the real network.
+        //DMITRY: test mode dials a non-loopback address; Core: none (bitcoind has no such guard, -connect=0 is the nearest); changed: added so
+        // no test can reach the real network.
         if !target.ip().is_loopback() {
             log::warn!(target: "net", "test mode: refusing to dial non-loopback address {} (for {})", target, addr.to_string_addr_port());
             return Err(io::Error::new(

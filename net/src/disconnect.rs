@@ -35,25 +35,30 @@ pub fn disconnect_msg(id: NodeId, peeraddr: Option<&str>) -> String {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum DisconnectReason {
     // ---- net.cpp: socket and transport -------------------------------------------------
-    //DMITRY: send() failed with a hard error; Core: net.cpp::CConnman::SocketSendData; kept: the socket is unusable.
+    //DMITRY: send() failed with a hard error; Core: net.cpp::CConnman::SocketSendData; kept: the socket
+    // is unusable.
     /// `send()` failed with a hard error (the text is the OS error string).
     SocketSendError {
         /// Core's `NetworkErrorString(nErr)`.
         error: String,
     },
-    //DMITRY: the transport rejected the received bytes; Core: net.cpp::CConnman::SocketHandlerConnected (CNode::ReceiveMsgBytes returned false); kept: the stream cannot be resynchronised.
+    //DMITRY: the transport rejected the received bytes; Core: net.cpp::CConnman::SocketHandlerConnected (CNode::ReceiveMsgBytes returned false); kept: the stream
+    // cannot be resynchronised.
     /// The transport could not absorb the bytes (bad magic, oversized or undecodable header).
     ReceiveMsgBytesFailed,
-    //DMITRY: 24-byte header could not be deserialized; Core: net.cpp::V1Transport::readHeader; kept: the stream cannot be parsed.
+    //DMITRY: 24-byte header could not be deserialized; Core: net.cpp::V1Transport::readHeader; kept: the stream
+    // cannot be parsed.
     /// The 24-byte header could not be parsed.
     HeaderUnableToDeserialize,
-    //DMITRY: header carries another network's message start; Core: net.cpp::V1Transport::readHeader; kept: wrong network (and, from bitcoind, its v2 handshake bytes look like this too).
+    //DMITRY: header carries another network's message start; Core: net.cpp::V1Transport::readHeader; kept: wrong network
+    // (and, from bitcoind, its v2 handshake bytes look like this too).
     /// The header carries another network's message start.
     HeaderWrongMessageStart {
         /// The four bytes received.
         magic: [u8; 4],
     },
-    //DMITRY: header announces more than MAX_SIZE / MAX_PROTOCOL_MESSAGE_LENGTH bytes; Core: net.cpp::V1Transport::readHeader; kept: refuses to buffer an oversized message (a network parameter may raise the cap for Logos).
+    //DMITRY: header announces more than MAX_SIZE / MAX_PROTOCOL_MESSAGE_LENGTH bytes; Core: net.cpp::V1Transport::readHeader; kept: refuses to
+    // buffer an oversized message (a network parameter may raise the cap for Logos).
     /// The header announces a payload above the size cap.
     HeaderSizeTooLarge {
         /// Message type from the header, already sanitized (`SanitizeString`).
@@ -61,10 +66,12 @@ pub enum DisconnectReason {
         /// Announced payload size.
         size: u32,
     },
-    //DMITRY: the peer closed the socket; Core: net.cpp::CConnman::SocketHandlerConnected; kept: nothing more can be read.
+    //DMITRY: the peer closed the socket; Core: net.cpp::CConnman::SocketHandlerConnected; kept: nothing more
+    // can be read.
     /// `recv()` returned 0: the peer closed the connection.
     SocketClosed,
-    //DMITRY: recv() failed with a hard error; Core: net.cpp::CConnman::SocketHandlerConnected; kept: the socket is unusable.
+    //DMITRY: recv() failed with a hard error; Core: net.cpp::CConnman::SocketHandlerConnected; kept: the socket
+    // is unusable.
     /// `recv()` failed with a hard error.
     SocketRecvError {
         /// Core's `NetworkErrorString(nErr)`.
@@ -72,7 +79,8 @@ pub enum DisconnectReason {
     },
 
     // ---- net.cpp: InactivityCheck --------------------------------------------------------
-    //DMITRY: nothing sent or nothing received within -peertimeout of connecting; Core: net.cpp::CConnman::InactivityCheck; kept: this is how a peer that never sends `version` is dropped.
+    //DMITRY: nothing sent or nothing received within -peertimeout of connecting; Core: net.cpp::CConnman::InactivityCheck; kept: this is
+    // how a peer that never sends `version` is dropped.
     /// After `-peertimeout` seconds nothing was received from, or nothing sent to, the peer.
     NoMessageInFirst {
         /// `-peertimeout` in seconds (Core's `m_peer_connect_timeout`).
@@ -82,90 +90,109 @@ pub enum DisconnectReason {
         /// Nothing was ever sent.
         never_sent: bool,
     },
-    //DMITRY: nothing sent for TIMEOUT_INTERVAL (20 min); Core: net.cpp::CConnman::InactivityCheck; kept: pings every 2 min make this a dead or stuck connection.
+    //DMITRY: nothing sent for TIMEOUT_INTERVAL (20 min); Core: net.cpp::CConnman::InactivityCheck; kept: pings every
+    // 2 min make this a dead or stuck connection.
     /// Nothing sent for more than `TIMEOUT_INTERVAL`.
     SendingTimeout {
         /// Seconds since the last send.
         secs: i64,
     },
-    //DMITRY: nothing received for TIMEOUT_INTERVAL (20 min); Core: net.cpp::CConnman::InactivityCheck; kept: a live peer answers our pings well within that.
+    //DMITRY: nothing received for TIMEOUT_INTERVAL (20 min); Core: net.cpp::CConnman::InactivityCheck; kept: a live
+    // peer answers our pings well within that.
     /// Nothing received for more than `TIMEOUT_INTERVAL`.
     ReceiveTimeout {
         /// Seconds since the last receive.
         secs: i64,
     },
-    //DMITRY: version/verack not completed within -peertimeout; Core: net.cpp::CConnman::InactivityCheck; kept: a peer that does not finish the handshake holds a slot for nothing (the "V2 handshake timeout" twin is removed, v1 transport only).
+    //DMITRY: version/verack not completed within -peertimeout; Core: net.cpp::CConnman::InactivityCheck; kept: a peer
+    // that does not finish the handshake holds a slot for nothing (the "V2 handshake timeout" twin
+    // is removed, v1 transport only).
     /// `version`/`verack` not completed within `-peertimeout`.
     VersionHandshakeTimeout,
 
     // ---- net.cpp: connection management --------------------------------------------------
-    //DMITRY: inbound slots full, this peer chosen by SelectNodeToEvict; Core: net.cpp::CConnman::AttemptToEvictConnection; kept: makes room for new inbound peers (the selection itself changed, see eviction.rs).
+    //DMITRY: inbound slots full, this peer chosen by SelectNodeToEvict; Core: net.cpp::CConnman::AttemptToEvictConnection; kept: makes room
+    // for new inbound peers (the selection itself changed, see eviction.rs).
     /// Chosen by [`crate::eviction::select_node_to_evict`] to make room for a new inbound peer.
     Evicted {
         /// The evicted connection's type (always inbound, as only inbound peers are candidates).
         conn_type: ConnectionType,
     },
-    //DMITRY: networking switched off (setnetworkactive false); Core: net.cpp::CConnman::DisconnectNodes; kept: the operator asked for it.
+    //DMITRY: networking switched off (setnetworkactive false); Core: net.cpp::CConnman::DisconnectNodes; kept: the operator
+    // asked for it.
     /// Networking was switched off.
     NetworkNotActive,
     //DMITRY: node shutting down; Core: net.cpp::CConnman::StopNodes; kept: orderly shutdown.
     /// The node is shutting down.
     StoppingNode,
-    //DMITRY: disconnectnode RPC by address; Core: net.cpp::CConnman::DisconnectNode(const std::string&); kept: the operator asked for it.
+    //DMITRY: disconnectnode RPC by address; Core: net.cpp::CConnman::DisconnectNode(const std::string&); kept: the operator
+    // asked for it.
     /// `disconnectnode "address"`.
     DisconnectByAddress {
         /// The address string the user gave.
         str_node: String,
     },
-    //DMITRY: peer inside a subnet being banned or disconnected (setban, discouragement); Core: net.cpp::CConnman::DisconnectNode(const CSubNet&); kept: a ban or discouragement must also drop live connections.
+    //DMITRY: peer inside a subnet being banned or disconnected (setban, discouragement); Core: net.cpp::CConnman::DisconnectNode(const CSubNet&); kept: a ban
+    // or discouragement must also drop live connections.
     /// Disconnect everyone in a subnet (`setban`, and `DisconnectNode(addr)` after discouraging).
     DisconnectBySubnet {
         /// Core's `CSubNet::ToString()`.
         subnet: String,
     },
-    //DMITRY: disconnectnode RPC by node id; Core: net.cpp::CConnman::DisconnectNode(NodeId); kept: the operator asked for it.
+    //DMITRY: disconnectnode RPC by node id; Core: net.cpp::CConnman::DisconnectNode(NodeId); kept: the operator
+    // asked for it.
     /// `disconnectnode "" <nodeid>`.
     DisconnectById,
 
     // ---- net.cpp: refused inbound connections (no node exists yet) ----------------------
-    //DMITRY: inbound connection refused while networking is off; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: the operator switched networking off.
+    //DMITRY: inbound connection refused while networking is off; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: the operator
+    // switched networking off.
     /// Inbound connection refused: networking is off.
     InboundNotAccepting {
         /// The remote `addr:port`.
         addr: String,
     },
-    //DMITRY: inbound connection from a banned address refused; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: that is what a ban means.
+    //DMITRY: inbound connection from a banned address refused; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: that is
+    // what a ban means.
     /// Inbound connection refused: the address is banned.
     InboundBanned {
         /// The remote `addr:port`.
         addr: String,
     },
-    //DMITRY: inbound connection from a discouraged address refused when inbound slots are (almost) full; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: discouraged peers get only spare capacity.
+    //DMITRY: inbound connection from a discouraged address refused when inbound slots are (almost) full; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: discouraged peers
+    // get only spare capacity.
     /// Inbound connection refused: the address is discouraged and slots are (almost) full.
     InboundDiscouraged {
         /// The remote `addr:port`.
         addr: String,
     },
-    //DMITRY: inbound slots full and no eviction candidate; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: every current peer is protected, the newcomer has no claim.
+    //DMITRY: inbound slots full and no eviction candidate; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: every current
+    // peer is protected, the newcomer has no claim.
     /// Inbound connection refused: slots full and every peer protected from eviction.
     InboundFull,
 
     // ---- net.cpp: refused outbound connections ------------------------------------------
-    //DMITRY: outbound connection not opened, already connected to that address; Core: net.cpp::CConnman::ConnectNode; kept: one connection per address.
+    //DMITRY: outbound connection not opened, already connected to that address; Core: net.cpp::CConnman::ConnectNode; kept: one connection
+    // per address.
     /// Not dialled: a connection to that address exists (Core logs this one).
     OutboundAlreadyConnected,
-    //DMITRY: outbound connection not opened to one of our own addresses; Core: net.cpp::CConnman::OpenNetworkConnection / ConnectNode (IsLocal); kept: dialling ourselves is useless (silent in Core).
+    //DMITRY: outbound connection not opened to one of our own addresses; Core: net.cpp::CConnman::OpenNetworkConnection / ConnectNode (IsLocal); kept: dialling ourselves
+    // is useless (silent in Core).
     /// Not dialled: the address is one of ours.
     OutboundIsLocal,
-    //DMITRY: outbound connection not opened to a banned or discouraged address; Core: net.cpp::CConnman::OpenNetworkConnection; kept: we do not seek out peers we punished (silent in Core).
+    //DMITRY: outbound connection not opened to a banned or discouraged address; Core: net.cpp::CConnman::OpenNetworkConnection; kept: we do
+    // not seek out peers we punished (silent in Core).
     /// Not dialled: the address is banned or discouraged.
     OutboundBannedOrDiscouraged,
-    //DMITRY: outbound connection not opened, already connected to that address or name; Core: net.cpp::CConnman::OpenNetworkConnection (AlreadyConnectedToAddress / FindNode); kept: one connection per address (silent in Core).
+    //DMITRY: outbound connection not opened, already connected to that address or name; Core: net.cpp::CConnman::OpenNetworkConnection (AlreadyConnectedToAddress / FindNode); kept: one connection
+    // per address (silent in Core).
     /// Not dialled: already connected (checked before `ConnectNode`, silently).
     OutboundAlreadyConnectedToAddress,
 
     // ---- net_processing.cpp -------------------------------------------------------------
-    //DMITRY: outbound peer lacks the desirable service flags; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("version"); changed: on Logos networks the desirable flags are the Logos service bit (network parameter), on Bitcoin networks Core's.
+    //DMITRY: outbound peer lacks the desirable service flags; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("version"); changed: on Logos
+    // networks the desirable flags are the Logos service bit (network parameter), on Bitcoin
+    // networks Core's.
     /// An outbound peer does not offer the services we need.
     MissingExpectedServices {
         /// Services the peer offered.
@@ -173,43 +200,56 @@ pub enum DisconnectReason {
         /// `GetDesirableServiceFlags(offered)`.
         expected: u64,
     },
-    //DMITRY: peer's protocol version below MIN_PEER_PROTO_VERSION; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("version"); kept: such peers lack messages we rely on.
+    //DMITRY: peer's protocol version below MIN_PEER_PROTO_VERSION; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("version"); kept: such peers
+    // lack messages we rely on.
     /// The peer's protocol version is below `MIN_PEER_PROTO_VERSION`.
     ObsoleteVersion {
         /// The version the peer sent.
         version: i32,
     },
-    //DMITRY: inbound version nonce is one of our own (we connected to ourselves); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("version"); kept: a loop to ourselves wastes two slots.
+    //DMITRY: inbound version nonce is one of our own (we connected to ourselves); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("version"); kept: a loop
+    // to ourselves wastes two slots.
     /// We connected to ourselves (inbound `version` carries one of our nonces).
     ConnectedToSelf {
         /// The peer's `addr:port` (Core logs it unconditionally).
         addr: String,
     },
-    //DMITRY: feeler connection done after version; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("version"); kept: a feeler only checks that the address is alive.
+    //DMITRY: feeler connection done after version; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("version"); kept: a feeler
+    // only checks that the address is alive.
     /// A feeler's job is done once `version` arrived.
     FeelerConnectionCompleted,
-    //DMITRY: sendaddrv2 after verack; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("sendaddrv2"); kept: BIP155 negotiation must happen during the handshake.
+    //DMITRY: sendaddrv2 after verack; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("sendaddrv2"); kept: BIP155 negotiation
+    // must happen during the handshake.
     /// `sendaddrv2` arrived after `verack` (BIP155 forbids it).
     SendAddrV2AfterVerack,
-    //DMITRY: addr-fetch peer answered with addresses; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("addr"/"addrv2"); kept: the connection has done its job.
+    //DMITRY: wtxidrelay after verack; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("wtxidrelay"); kept: BIP339 negotiation
+    // must happen during the handshake.
+    /// `wtxidrelay` arrived after `verack` (BIP339 forbids it).
+    WtxidRelayAfterVerack,
+    //DMITRY: addr-fetch peer answered with addresses; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("addr"/"addrv2"); kept: the connection
+    // has done its job.
     /// An addr-fetch peer sent its addresses.
     AddrFetchCompleted,
-    //DMITRY: addr-fetch peer silent for 10 * AVG_ADDRESS_BROADCAST_INTERVAL; Core: net_processing.cpp::PeerManagerImpl::SendMessages; kept: a seed that does not answer is not worth the slot.
+    //DMITRY: addr-fetch peer silent for 10 * AVG_ADDRESS_BROADCAST_INTERVAL; Core: net_processing.cpp::PeerManagerImpl::SendMessages; kept: a seed
+    // that does not answer is not worth the slot.
     /// An addr-fetch peer did not answer in time.
     AddrFetchTimeout,
-    //DMITRY: no pong within TIMEOUT_INTERVAL of our ping; Core: net_processing.cpp::PeerManagerImpl::MaybeSendPing; kept: the peer is dead or stuck.
+    //DMITRY: no pong within TIMEOUT_INTERVAL of our ping; Core: net_processing.cpp::PeerManagerImpl::MaybeSendPing; kept: the peer
+    // is dead or stuck.
     /// No `pong` within `TIMEOUT_INTERVAL` of our `ping`.
     PingTimeout {
         /// Microseconds since the ping was sent.
         elapsed_micros: i64,
     },
-    //DMITRY: misbehaving local (or inbound onion) peer disconnected but not discouraged; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: discouraging 127.0.0.1 would hit every local peer.
+    //DMITRY: misbehaving local (or inbound onion) peer disconnected but not discouraged; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: discouraging 127.0.0.1
+    // would hit every local peer.
     /// A misbehaving local peer: disconnected, not discouraged.
     MisbehavingLocal {
         /// The peer came through our onion service (Core's `m_inbound_onion`).
         inbound_onion: bool,
     },
-    //DMITRY: misbehaving peer disconnected and its address discouraged; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: same rule as bitcoind so the diffs agree.
+    //DMITRY: misbehaving peer disconnected and its address discouraged; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: same rule
+    // as bitcoind so the diffs agree.
     /// A misbehaving peer: disconnected, and its address discouraged.
     Discouraged,
 }
@@ -300,6 +340,7 @@ impl DisconnectReason {
             ConnectedToSelf { addr } => format!("connected to self at {addr}, disconnecting"),
             FeelerConnectionCompleted => format!("feeler connection completed, {}", dm()),
             SendAddrV2AfterVerack => format!("sendaddrv2 received after verack, {}", dm()),
+            WtxidRelayAfterVerack => format!("wtxidrelay received after verack, {}", dm()),
             AddrFetchCompleted => format!("addrfetch connection completed, {}", dm()),
             AddrFetchTimeout => format!("addrfetch connection timeout, {}", dm()),
             PingTimeout { elapsed_micros } => format!(
@@ -371,6 +412,7 @@ impl DisconnectReason {
             | ConnectedToSelf { .. }
             | FeelerConnectionCompleted
             | SendAddrV2AfterVerack
+            | WtxidRelayAfterVerack
             | AddrFetchCompleted => "net_processing.cpp::PeerManagerImpl::ProcessMessage",
             AddrFetchTimeout => "net_processing.cpp::PeerManagerImpl::SendMessages",
             PingTimeout { .. } => "net_processing.cpp::PeerManagerImpl::MaybeSendPing",
@@ -425,31 +467,53 @@ fn hex_lower(bytes: &[u8]) -> String {
 
 // ---- Core sites that the overlay does not have ----------------------------------------------
 // Transaction- and block-only disconnect / discourage sites (no variant above):
-//DMITRY: historical block serving limit reached; Core: net_processing.cpp::PeerManagerImpl::ProcessGetBlockData; removed: no blocks are served.
-//DMITRY: block request below NODE_NETWORK_LIMITED threshold; Core: net_processing.cpp::PeerManagerImpl::ProcessGetBlockData; removed: no blocks are served.
-//DMITRY: block pruned before it could be read / cannot load block from disk; Core: net_processing.cpp::PeerManagerImpl::ProcessGetBlockData; removed: no block storage.
-//DMITRY: outbound peer headers chain has insufficient work; Core: net_processing.cpp::PeerManagerImpl::ProcessHeadersMessage; removed: no headers chain.
-//DMITRY: unsupported block filter type / invalid block hash / invalid or too large getcfilters/getcfheaders range; Core: net_processing.cpp::PeerManagerImpl::PrepareBlockFilterRequest; removed: no BIP157 filters.
-//DMITRY: wtxidrelay received after verack; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("wtxidrelay"); removed: no transaction relay (the message is recognised and ignored).
-//DMITRY: sendtxrcncl after verack / without tx relay / protocol violations (5 sites); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("sendtxrcncl"); removed: no transaction reconciliation.
-//DMITRY: transaction inv sent in violation of protocol (block-relay-only peer); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("inv"); removed: no inv handling.
-//DMITRY: getblocks / getheaders locator size > MAX_LOCATOR_SZ; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("getblocks", "getheaders"); removed: no block locator handling.
+//DMITRY: historical block serving limit reached; Core: net_processing.cpp::PeerManagerImpl::ProcessGetBlockData; removed: no blocks
+// are served.
+//DMITRY: block request below NODE_NETWORK_LIMITED threshold; Core: net_processing.cpp::PeerManagerImpl::ProcessGetBlockData; removed: no blocks
+// are served.
+//DMITRY: block pruned before it could be read / cannot load block from disk; Core: net_processing.cpp::PeerManagerImpl::ProcessGetBlockData; removed: no block
+// storage.
+//DMITRY: outbound peer headers chain has insufficient work; Core: net_processing.cpp::PeerManagerImpl::ProcessHeadersMessage; removed: no headers
+// chain.
+//DMITRY: unsupported block filter type / invalid block hash / invalid or too large getcfilters/getcfheaders range; Core: net_processing.cpp::PeerManagerImpl::PrepareBlockFilterRequest; removed: no BIP157
+// filters.
+//DMITRY: wtxidrelay received after verack; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("wtxidrelay"); removed: no transaction
+// relay (the message is recognised and ignored).
+//DMITRY: sendtxrcncl after verack / without tx relay / protocol violations (5 sites); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("sendtxrcncl"); removed: no transaction
+// reconciliation.
+//DMITRY: transaction inv sent in violation of protocol (block-relay-only peer); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("inv"); removed: no inv
+// handling.
+//DMITRY: getblocks / getheaders locator size > MAX_LOCATOR_SZ; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("getblocks", "getheaders"); removed: no block
+// locator handling.
 //DMITRY: transaction sent in violation of protocol; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("tx"); removed: no transactions.
 //DMITRY: mempool request with bloom filters disabled / bandwidth limit reached; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("mempool"); removed: no mempool.
-//DMITRY: filterload / filteradd / filterclear received despite not offering bloom services; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; removed: no BIP37 bloom filters.
-//DMITRY: outbound peer has old chain; Core: net_processing.cpp::PeerManagerImpl::ConsiderEviction; removed: no chain to compare.
-//DMITRY: disconnecting extra block-relay-only peer / extra outbound peer (by last block time / block announcement); Core: net_processing.cpp::PeerManagerImpl::EvictExtraOutboundPeers; removed: the extra-outbound logic is driven by the stale-tip check, which needs blocks.
-//DMITRY: peer is stalling block download / timeout downloading block / timeout downloading headers; Core: net_processing.cpp::PeerManagerImpl::SendMessages; removed: no block download.
-//DMITRY: Misbehaving for an invalid block (consensus failure, mutated, cached invalid, bad prev); Core: net_processing.cpp::PeerManagerImpl::MaybePunishNodeForBlock; removed: no blocks are validated.
-//DMITRY: Misbehaving for a consensus-invalid transaction; Core: net_processing.cpp::PeerManagerImpl::MaybePunishNodeForTx; removed: no transactions are validated.
-//DMITRY: Misbehaving for getblocktxn with out-of-bounds indices; Core: net_processing.cpp::PeerManagerImpl::SendBlockTransactions; removed: no compact blocks.
-//DMITRY: Misbehaving for headers with invalid proof of work or a non-continuous sequence; Core: net_processing.cpp::PeerManagerImpl::CheckHeadersPoW; removed: no headers chain.
-//DMITRY: outbound peer whose headers chain has too little work is disconnected; Core: net_processing.cpp::PeerManagerImpl::UpdatePeerStateForReceivedHeaders; removed: no headers chain.
-//DMITRY: Misbehaving for blocktxn that does not fill the compact block; Core: net_processing.cpp::PeerManagerImpl::ProcessCompactBlockTxns; removed: no compact blocks.
-//DMITRY: Misbehaving for oversized inv / getdata / headers, invalid compact blocks, mutated blocks and bad bloom filters; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; removed: those messages are recognised and ignored (only the addr/addrv2 size rule remains, see misbehavior.rs).
-// Other removed sites:
-//DMITRY: V2 transport errors (V1 peer with wrong MessageStart, garbage terminator, AEAD failures) and "V2 handshake timeout"; Core: net.cpp::V2Transport::ProcessReceivedKeyBytes and friends, net.cpp::CConnman::InactivityCheck; removed: logos-p2p speaks v1 only (a v2 initiator's key looks like a wrong message start: HeaderWrongMessageStart).
-//DMITRY: connection dropped: non-selectable socket; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; removed: mio (epoll/kqueue) has no FD_SETSIZE limit, every socket is pollable.
+//DMITRY: filterload / filteradd / filterclear received despite not offering bloom services; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; removed: no BIP37
+// bloom filters.
+//DMITRY: outbound peer has old chain; Core: net_processing.cpp::PeerManagerImpl::ConsiderEviction; removed: no chain
+// to compare.
+//DMITRY: disconnecting extra block-relay-only peer / extra outbound peer (by last block time / block announcement); Core: net_processing.cpp::PeerManagerImpl::EvictExtraOutboundPeers; removed: the extra-outbound
+// logic is driven by the stale-tip check, which needs blocks.
+//DMITRY: peer is stalling block download / timeout downloading block / timeout downloading headers; Core: net_processing.cpp::PeerManagerImpl::SendMessages; removed: no block
+// download.
+//DMITRY: Misbehaving for an invalid block (consensus failure, mutated, cached invalid, bad prev); Core: net_processing.cpp::PeerManagerImpl::MaybePunishNodeForBlock; removed: no blocks
+// are validated.
+//DMITRY: Misbehaving for a consensus-invalid transaction; Core: net_processing.cpp::PeerManagerImpl::MaybePunishNodeForTx; removed: no transactions
+// are validated.
+//DMITRY: Misbehaving for getblocktxn with out-of-bounds indices; Core: net_processing.cpp::PeerManagerImpl::SendBlockTransactions; removed: no compact
+// blocks.
+//DMITRY: Misbehaving for headers with invalid proof of work or a non-continuous sequence; Core: net_processing.cpp::PeerManagerImpl::CheckHeadersPoW; removed: no headers
+// chain.
+//DMITRY: outbound peer whose headers chain has too little work is disconnected; Core: net_processing.cpp::PeerManagerImpl::UpdatePeerStateForReceivedHeaders; removed: no headers
+// chain.
+//DMITRY: Misbehaving for blocktxn that does not fill the compact block; Core: net_processing.cpp::PeerManagerImpl::ProcessCompactBlockTxns; removed: no compact
+// blocks.
+//DMITRY: Misbehaving for oversized inv / getdata / headers, invalid compact blocks, mutated blocks and bad bloom filters; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; removed: those messages
+// are recognised and ignored (only the addr/addrv2 size rule remains, see misbehavior.rs). Other
+// removed sites:
+//DMITRY: V2 transport errors (V1 peer with wrong MessageStart, garbage terminator, AEAD failures) and "V2 handshake timeout"; Core: net.cpp::V2Transport::ProcessReceivedKeyBytes and friends, net.cpp::CConnman::InactivityCheck; removed: logos-p2p speaks
+// v1 only (a v2 initiator's key looks like a wrong message start: HeaderWrongMessageStart).
+//DMITRY: connection dropped: non-selectable socket; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; removed: mio (epoll/kqueue)
+// has no FD_SETSIZE limit, every socket is pollable.
 
 #[cfg(test)]
 mod tests {

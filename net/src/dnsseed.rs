@@ -223,7 +223,8 @@ impl DnsSeedPlanner {
             seeds.swap(i, j);
         }
         let phase = if !cfg.dnsseed {
-            //DMITRY: DNS seeding with -dnsseed=0; Core: net.cpp::CConnman::Start; kept: no seed is queried.
+            //DMITRY: DNS seeding with -dnsseed=0; Core: net.cpp::CConnman::Start; kept: no seed is
+            // queried.
             log::info!("DNS seeding disabled");
             Phase::Finished
         } else if cfg.seednode {
@@ -334,7 +335,8 @@ impl DnsSeedPlanner {
                             };
                         self.phase = Phase::Loop { idx: 0 };
                     } else {
-                        //DMITRY: DNS seeds skipped because seed nodes gave enough outbound peers; Core: net.cpp::CConnman::ThreadDNSAddressSeed; kept: fewer identifying DNS requests once the seed nodes did their job.
+                        //DMITRY: DNS seeds skipped because seed nodes gave enough outbound peers; Core: net.cpp::CConnman::ThreadDNSAddressSeed; kept: fewer identifying
+                        // DNS requests once the seed nodes did their job.
                         log::info!("Skipping DNS seeds. Enough peers have been found");
                         self.phase = Phase::Finished;
                         return DnsSeedAction::Finished;
@@ -381,7 +383,8 @@ impl DnsSeedPlanner {
                     }
                     let to_wait = to_wait - chunk;
                     if inputs.full_outbound >= SEED_OUTBOUND_CONNECTION_THRESHOLD {
-                        //DMITRY: DNS seeding stopped because 2 full outbound peers are connected; Core: net.cpp::CConnman::ThreadDNSAddressSeed; kept: seeds are only asked while the need for addresses is acute.
+                        //DMITRY: DNS seeding stopped because 2 full outbound peers are connected; Core: net.cpp::CConnman::ThreadDNSAddressSeed; kept: seeds are
+                        // only asked while the need for addresses is acute.
                         return self.finish_enough_peers();
                     }
                     if to_wait > 0 {

@@ -13,9 +13,12 @@
 //! elements); the tests and the benchmark shuffle candidates with an RNG handed in, as Core's
 //! `IsEvicted`/`IsProtected` and `GetRandomNodeEvictionCandidates` do.
 //!
-//! The one deliberate change: Core protects peers that recently sent novel transactions and
-//! blocks; the overlay has neither, so it protects peers that recently sent a novel, accepted
-//! `logos` message instead ([`NodeEvictionCandidate::m_last_logos_time`]).
+//! The one deliberate change: Core ranks peers by when they last sent a novel transaction and
+//! when they last sent a novel block; the overlay has neither, so one time, that of the last
+//! novel `logos` message the upper layer accepted ([`NodeEvictionCandidate::m_last_logos_time`]),
+//! stands for both. The three protections built on those times are otherwise Core's: the same
+//! tie-breaks (less the one on bloom filters, which the overlay does not have) and the same
+//! class of up to 8 peers that do not relay transactions (their `version` relay flag was false).
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -32,15 +35,29 @@ pub type NodeId = i64;
 pub const EVICTION_PROTECT_NETGROUP: usize = 4;
 /// Number of peers protected by lowest minimum ping time (Core: literal `8`).
 pub const EVICTION_PROTECT_PING: usize = 8;
-/// Number of peers protected by most recent novel `logos` message: Core's 4 slots for novel
-/// transactions plus its 4 slots for novel blocks (see [`select_node_to_evict`]).
-pub const EVICTION_PROTECT_LOGOS: usize = 4 + 4;
+/// Number of peers protected by most recent novel transaction, here novel `logos` message
+/// (Core: literal `4` with CompareNodeTXTime).
+pub const EVICTION_PROTECT_TX: usize = 4;
+/// Largest number of peers protected among those that do not relay transactions, by most
+/// recent novel block, here novel `logos` message (Core: literal `8` with
+/// CompareNodeBlockRelayOnlyTime).
+pub const EVICTION_PROTECT_BLOCK_RELAY_ONLY: usize = 8;
+/// Number of peers protected by most recent novel block, here novel `logos` message (Core:
+/// literal `4` with CompareNodeBlockTime).
+pub const EVICTION_PROTECT_BLOCK: usize = 4;
 
 /// Port of NodeEvictionCandidate (node/eviction.h).
 ///
 /// What eviction needs to know of one connected peer. Times are plain integers so the caller
 /// decides the epoch (Core: seconds / microseconds since the Unix epoch, 0 = never).
-//DMITRY: eviction protects peers by recent useful work, which Core measures as novel transactions (m_last_tx_time, with m_relay_txs and fBloomFilter as tie-breaks) and novel blocks (m_last_block_time); Core: node/eviction.h::NodeEvictionCandidate; changed: those four fields are replaced by m_last_logos_time (last novel `logos` message the upper layer accepted), the overlay having no transactions, blocks or bloom filters.
+///
+/// Core's `fBloomFilter` has no field: the overlay has no bloom filters, so it would always be
+/// false here and CompareNodeTXTime's tie-break on it could never decide.
+//DMITRY: eviction ranks peers by recent useful work; Core: node/eviction.h::NodeEvictionCandidate; changed: one time
+// stands for two: m_last_logos_time (the last novel `logos` message the upper layer accepted)
+// replaces both m_last_tx_time and m_last_block_time, the overlay having no transactions or blocks;
+// fBloomFilter is left out, the overlay having no bloom filters (it would always be false);
+// m_relay_txs (the relay flag of the peer's version message) is kept.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct NodeEvictionCandidate {
     /// The peer's id.
@@ -53,12 +70,17 @@ pub struct NodeEvictionCandidate {
     /// When this peer last sent us a `logos` message that was new to us and that the upper
     /// layer accepted (its receive callback returned true), in seconds; 0 = never.
     ///
-    /// Replaces Core's `m_last_tx_time` and `m_last_block_time`: like them, it can only be moved
-    /// by doing useful work for us (a fresh message the upper layer found worth relaying).
+    /// Stands for both Core's `m_last_tx_time` and its `m_last_block_time`: like them, it can
+    /// only be moved by doing useful work for us (a fresh message the upper layer found worth
+    /// relaying).
     pub m_last_logos_time: i64,
     /// The peer offers every service we want from it (Core's `fRelevantServices`, from
     /// `CNode::m_has_all_wanted_services`; on Logos networks: the Logos service bit).
     pub f_relevant_services: bool,
+    /// The peer asked us to relay to it (the relay flag of its `version` message; Core's
+    /// `m_relay_txs`, from `CNode::m_relays_txs`). Peers without it are the potential
+    /// block-relay-only peers of [`select_node_to_evict`].
+    pub m_relay_txs: bool,
     /// Keyed netgroup of the peer's address (Core's `nKeyedNetGroup`).
     pub n_keyed_net_group: u64,
     /// Evict this peer first if it survives protection (Core's `prefer_evict`; set for
@@ -99,13 +121,42 @@ fn compare_net_group_keyed(a: &NodeEvictionCandidate, b: &NodeEvictionCandidate)
     a.n_keyed_net_group.cmp(&b.n_keyed_net_group)
 }
 
-/// Port of CompareNodeTXTime and CompareNodeBlockTime (node/eviction.cpp), on `logos` time.
+/// Port of CompareNodeBlockTime (node/eviction.cpp).
 ///
-/// Most recent novel `logos` message last; many peers never sent one, so ties fall through to
-/// having the wanted services, then to the longer uptime (as Core's block-time comparator).
-fn compare_node_logos_time(a: &NodeEvictionCandidate, b: &NodeEvictionCandidate) -> Ordering {
+/// Most recent novel block last, here most recent novel `logos` message. Many peers have sent
+/// none, so ties fall through to having the wanted services, then to the longer uptime.
+fn compare_node_block_time(a: &NodeEvictionCandidate, b: &NodeEvictionCandidate) -> Ordering {
     a.m_last_logos_time
         .cmp(&b.m_last_logos_time)
+        .then_with(|| a.f_relevant_services.cmp(&b.f_relevant_services))
+        .then_with(|| b.m_connected.cmp(&a.m_connected))
+}
+
+/// Port of CompareNodeTXTime (node/eviction.cpp).
+///
+/// Most recent novel transaction last, here most recent novel `logos` message. Many peers have
+/// sent none, so ties fall through to relaying transactions (peers that asked for relay last),
+/// then to the longer uptime. Core's tie-break between the two, on having a bloom filter, is
+/// left out: no peer has one here, so it could never decide.
+fn compare_node_tx_time(a: &NodeEvictionCandidate, b: &NodeEvictionCandidate) -> Ordering {
+    a.m_last_logos_time
+        .cmp(&b.m_last_logos_time)
+        .then_with(|| a.m_relay_txs.cmp(&b.m_relay_txs))
+        .then_with(|| b.m_connected.cmp(&a.m_connected))
+}
+
+/// Port of CompareNodeBlockRelayOnlyTime (node/eviction.cpp).
+///
+/// Peers that relay transactions first, then the potential block-relay-only peers (those that
+/// do not); within each part, as [`compare_node_block_time`]: most recent novel block (here
+/// novel `logos` message) last, then the wanted services, then the longer uptime.
+fn compare_node_block_relay_only_time(
+    a: &NodeEvictionCandidate,
+    b: &NodeEvictionCandidate,
+) -> Ordering {
+    b.m_relay_txs
+        .cmp(&a.m_relay_txs)
+        .then_with(|| a.m_last_logos_time.cmp(&b.m_last_logos_time))
         .then_with(|| a.f_relevant_services.cmp(&b.f_relevant_services))
         .then_with(|| b.m_connected.cmp(&a.m_connected))
 }
@@ -170,13 +221,15 @@ fn erase_last_k_elements<C, P>(
 
 /// Port of ProtectNoBanConnections (node/eviction.cpp).
 fn protect_no_ban_connections(eviction_candidates: &mut Vec<NodeEvictionCandidate>) {
-    //DMITRY: peers with the noban permission are never evicted; Core: node/eviction.cpp::ProtectNoBanConnections; kept: an operator's explicit trust.
+    //DMITRY: peers with the noban permission are never evicted; Core: node/eviction.cpp::ProtectNoBanConnections; kept: an operator's
+    // explicit trust.
     eviction_candidates.retain(|n| !n.m_noban);
 }
 
 /// Port of ProtectOutboundConnections (node/eviction.cpp).
 fn protect_outbound_connections(eviction_candidates: &mut Vec<NodeEvictionCandidate>) {
-    //DMITRY: only inbound peers can be evicted to make room for an inbound one; Core: node/eviction.cpp::ProtectOutboundConnections; kept: outbound peers are our own choice and eclipse protection.
+    //DMITRY: only inbound peers can be evicted to make room for an inbound one; Core: node/eviction.cpp::ProtectOutboundConnections; kept: outbound peers
+    // are our own choice and eclipse protection.
     eviction_candidates.retain(|n| n.m_conn_type == ConnectionType::Inbound);
 }
 
@@ -206,7 +259,8 @@ impl DisadvantagedNet {
 /// that these higher-latency peers are not crowded out by the ping-time criterion. Leaves the
 /// remaining candidates sorted by reverse connection time (youngest first).
 pub fn protect_eviction_candidates_by_ratio(eviction_candidates: &mut Vec<NodeEvictionCandidate>) {
-    //DMITRY: half of the inbound peers, the longest connected, with a quarter reserved for CJDNS/I2P/localhost/onion, are protected from eviction; Core: node/eviction.cpp::ProtectEvictionCandidatesByRatio; kept: resists attacks that start after we are connected and keeps privacy-network peers.
+    //DMITRY: half of the inbound peers, the longest connected, with a quarter reserved for CJDNS/I2P/localhost/onion, are protected from eviction; Core: node/eviction.cpp::ProtectEvictionCandidatesByRatio; kept: resists attacks
+    // that start after we are connected and keeps privacy-network peers.
     let initial_size = eviction_candidates.len();
     let total_protect_size = initial_size / 2;
 
@@ -297,37 +351,66 @@ pub fn select_node_to_evict(mut eviction_candidates: Vec<NodeEvictionCandidate>)
     protect_no_ban_connections(&mut eviction_candidates);
     protect_outbound_connections(&mut eviction_candidates);
 
-    //DMITRY: the 4 peers with the highest keyed netgroup are protected from eviction; Core: node/eviction.cpp::SelectNodeToEvict; kept: the key is secret, so an attacker cannot choose which netgroups survive.
+    //DMITRY: the 4 peers with the highest keyed netgroup are protected from eviction; Core: node/eviction.cpp::SelectNodeToEvict; kept: the key
+    // is secret, so an attacker cannot choose which netgroups survive.
     erase_last_k_elements(
         &mut eviction_candidates,
         compare_net_group_keyed,
         EVICTION_PROTECT_NETGROUP,
         |_| true,
     );
-    //DMITRY: the 8 peers with the lowest minimum ping time are protected from eviction; Core: node/eviction.cpp::SelectNodeToEvict; kept: latency cannot be faked without moving closer.
+    //DMITRY: the 8 peers with the lowest minimum ping time are protected from eviction; Core: node/eviction.cpp::SelectNodeToEvict; kept: latency cannot
+    // be faked without moving closer.
     erase_last_k_elements(
         &mut eviction_candidates,
         reverse_compare_node_min_ping_time,
         EVICTION_PROTECT_PING,
         |_| true,
     );
-    //DMITRY: the 4+4 peers that most recently sent a novel, accepted `logos` message are protected from eviction; Core: node/eviction.cpp::SelectNodeToEvict (CompareNodeTXTime, 4 peers by m_last_tx_time, and CompareNodeBlockTime, 4 peers by m_last_block_time); changed: the overlay relays no transactions and no blocks, its useful work is fresh `logos` messages, so both slots of 4 protect by m_last_logos_time (one sort of 8: two sorts of 4 by the same order pick the same peers).
-    //DMITRY: up to 8 non-tx-relay peers that sent novel blocks are protected from eviction; Core: node/eviction.cpp::SelectNodeToEvict (CompareNodeBlockRelayOnlyTime); removed: no blocks and no tx-relay flag in the overlay, so the class is always empty.
+    //DMITRY: the 4 latest senders of a novel `logos` message are protected; Core: node/eviction.cpp::SelectNodeToEvict (CompareNodeTXTime); changed: time, no
+    // bloom filters: Core's time is that of the last novel transaction accepted into the mempool,
+    // ours that of the last novel `logos` message the upper layer accepted (the overlay has no
+    // transactions); ties go, as in Core, to peers that relay transactions, then to the longest
+    // connected; Core's bloom-filter tie-break is left out (the overlay has no bloom filters).
     erase_last_k_elements(
         &mut eviction_candidates,
-        compare_node_logos_time,
-        EVICTION_PROTECT_LOGOS,
+        compare_node_tx_time,
+        EVICTION_PROTECT_TX,
+        |_| true,
+    );
+    //DMITRY: up to 8 block-relay-only peers are protected; Core: node/eviction.cpp::SelectNodeToEvict (CompareNodeBlockRelayOnlyTime); changed: only the
+    // time: Core's time is that of the last novel block, ours that of the last novel `logos`
+    // message the upper layer accepted (the overlay has no blocks); the class (peers whose version
+    // message turned transaction relay off and that offer the wanted services), its size and its
+    // tie-breaks are Core's.
+    erase_last_k_elements(
+        &mut eviction_candidates,
+        compare_node_block_relay_only_time,
+        EVICTION_PROTECT_BLOCK_RELAY_ONLY,
+        |n| !n.m_relay_txs && n.f_relevant_services,
+    );
+    //DMITRY: 4 more of the latest senders of a novel `logos` message are protected; Core: node/eviction.cpp::SelectNodeToEvict (CompareNodeBlockTime); changed: only the
+    // time: Core's time is that of the last novel block, ours that of the last novel `logos`
+    // message the upper layer accepted (the overlay has no blocks), the same time the transaction
+    // step ranks by; ties go, as in Core, to peers with the wanted services, then to the longest
+    // connected.
+    erase_last_k_elements(
+        &mut eviction_candidates,
+        compare_node_block_time,
+        EVICTION_PROTECT_BLOCK,
         |_| true,
     );
 
     protect_eviction_candidates_by_ratio(&mut eviction_candidates);
 
-    //DMITRY: no eviction when every candidate is protected (the new inbound connection is then dropped by the caller); Core: node/eviction.cpp::SelectNodeToEvict; kept: same protections, so the same full-node behaviour.
+    //DMITRY: no eviction when every candidate is protected (the new inbound connection is then dropped by the caller); Core: node/eviction.cpp::SelectNodeToEvict; kept: same protections,
+    // so the same full-node behaviour.
     if eviction_candidates.is_empty() {
         return None;
     }
 
-    //DMITRY: if any surviving candidate is preferred for eviction (discouraged peers let in), only those are considered; Core: node/eviction.cpp::SelectNodeToEvict; kept: a discouraged peer let in for lack of load goes first once we are full.
+    //DMITRY: if any surviving candidate is preferred for eviction (discouraged peers let in), only those are considered; Core: node/eviction.cpp::SelectNodeToEvict; kept: a discouraged
+    // peer let in for lack of load goes first once we are full.
     if eviction_candidates.iter().any(|n| n.prefer_evict) {
         eviction_candidates.retain(|n| n.prefer_evict);
     }
@@ -359,7 +442,8 @@ pub fn select_node_to_evict(mut eviction_candidates: Vec<NodeEvictionCandidate>)
             chosen = Some(group.first_id);
         }
     }
-    //DMITRY: evict the youngest peer of the netgroup with the most connections (ties: the group whose youngest peer is youngest); Core: node/eviction.cpp::SelectNodeToEvict; kept: an attacker crowding one netgroup loses its own newest connection first.
+    //DMITRY: evict the youngest peer of the netgroup with the most connections (ties: the group whose youngest peer is youngest); Core: node/eviction.cpp::SelectNodeToEvict; kept: an attacker
+    // crowding one netgroup loses its own newest connection first.
     chosen
 }
 
@@ -415,6 +499,7 @@ pub fn get_random_node_eviction_candidates<R: RngCore + ?Sized>(
             m_min_ping_time: randrange(rng, 100) as i64,
             m_last_logos_time: randrange(rng, 100) as i64,
             f_relevant_services: randbool(rng),
+            m_relay_txs: randbool(rng),
             n_keyed_net_group: randrange(rng, 100),
             prefer_evict: randbool(rng),
             m_is_local: randbool(rng),
@@ -446,6 +531,7 @@ mod tests {
             m_min_ping_time: i64::MAX,
             m_last_logos_time: 0,
             f_relevant_services: false,
+            m_relay_txs: false,
             n_keyed_net_group: 0,
             prefer_evict: false,
             m_is_local: false,
@@ -970,11 +1056,8 @@ mod tests {
 
     /// Mirrors net_peer_eviction_tests.cpp: peer_eviction_test.
     ///
-    /// Adapted: Core's "4 by novel tx time", "4 by novel block time" and "up to 8 non-tx-relay
-    /// peers by block time" cases become "8 by novel `logos` time" (the 4 tx slots plus the 4
-    /// block slots); the block-relay-only class does not exist in the overlay. The totals of
-    /// Core's combined case (20 protected) and its bounds (no eviction with <= 20 random
-    /// candidates, always one with >= 29) still hold.
+    /// Core's novel-transaction and novel-block times are one `logos` time here, so Core's
+    /// setups of either time set that one (and a setup of one also moves the other).
     #[test]
     fn net_peer_eviction_tests__peer_eviction_test() {
         let mut rng = deterministic_rng();
@@ -994,26 +1077,51 @@ mod tests {
                 &[0, 1, 2, 3, 4, 5, 6, 7],
                 &mut rng
             ));
-            // Core: four most recent novel txs, and four most recent novel blocks. Here both
-            // slots are `logos` time, so the eight most recent senders are protected.
+            // The four most recent senders of a novel transaction (here: `logos` message) are
+            // protected.
             assert!(!is_evicted(
                 number_of_nodes,
                 &|c| c.m_last_logos_time = n - c.id,
-                &[0, 1, 2, 3, 4, 5, 6, 7],
+                &[0, 1, 2, 3],
                 &mut rng
             ));
-            // Core's tie-break after block time: peers with the wanted services are kept over
-            // those without. All sent their last message at the same time.
+            // Up to eight peers that do not relay transactions, have the wanted services and
+            // sent the most recent novel blocks (here: `logos` messages) are protected.
             assert!(!is_evicted(
                 number_of_nodes,
                 &|c| {
-                    c.m_last_logos_time = 50;
-                    c.f_relevant_services = c.id < 8;
+                    c.m_last_logos_time = n - c.id;
+                    if c.id <= 7 {
+                        c.m_relay_txs = false;
+                        c.f_relevant_services = true;
+                    }
                 },
                 &[0, 1, 2, 3, 4, 5, 6, 7],
                 &mut rng
             ));
-            // Combination of all the above: 4 + 8 + 8 = 20 protected.
+            // The four most recent senders of a novel block (here: `logos` message) are
+            // protected.
+            assert!(!is_evicted(
+                number_of_nodes,
+                &|c| c.m_last_logos_time = n - c.id,
+                &[0, 1, 2, 3],
+                &mut rng
+            ));
+            // The two cases above together: 8 + 4 protected (with the transaction slots, as
+            // one time stands for both here, the twelve most recent senders).
+            assert!(!is_evicted(
+                number_of_nodes,
+                &|c| {
+                    c.m_last_logos_time = n - c.id;
+                    if c.id <= 7 {
+                        c.m_relay_txs = false;
+                        c.f_relevant_services = true;
+                    }
+                },
+                &(0..12).collect::<Vec<_>>(),
+                &mut rng
+            ));
+            // Every case above at once: 4 + 8 + 4 + 4 = 20 protected.
             assert!(!is_evicted(
                 number_of_nodes,
                 &|c| {
@@ -1024,7 +1132,8 @@ mod tests {
                 &(0..20).collect::<Vec<_>>(),
                 &mut rng
             ));
-            // Core: an eviction is expected given >= 29 random candidates.
+            // At most 4 + 8 + 4 + 8 + 4 = 28 are protected before the ratio step: an eviction
+            // is certain given >= 29 random candidates.
             if number_of_nodes >= 29 {
                 assert!(select_node_to_evict(get_random_node_eviction_candidates(
                     number_of_nodes,
@@ -1032,7 +1141,8 @@ mod tests {
                 ))
                 .is_some());
             }
-            // Core: no eviction given <= 20 random candidates.
+            // At least 4 + 8 + 4 + 4 = 20 are protected: no eviction given <= 20 random
+            // candidates.
             if number_of_nodes <= 20 {
                 assert!(select_node_to_evict(get_random_node_eviction_candidates(
                     number_of_nodes,
@@ -1043,17 +1153,152 @@ mod tests {
         }
     }
 
-    /// Our fixed protections add up to 20 (Core's minimum), so unlike Core (whose
-    /// block-relay-only class can add up to 8 more) an eviction is certain from 21 candidates.
+    /// Core's bounds of peer_eviction_test over many more random draws: never an eviction from
+    /// 20 candidates or fewer, always one from 29 or more.
     #[test]
-    fn eviction_certain_from_21_random_candidates() {
+    fn eviction_bounds_hold_for_random_candidates() {
         let mut rng = deterministic_rng();
-        for n in 21..120 {
+        for n in 0..120 {
             for _ in 0..5 {
-                let c = get_random_node_eviction_candidates(n, &mut rng);
-                assert!(select_node_to_evict(c).is_some(), "n={n}");
+                let evicted =
+                    select_node_to_evict(get_random_node_eviction_candidates(n, &mut rng));
+                if n <= 20 {
+                    assert!(evicted.is_none(), "n={n}");
+                }
+                if n >= 29 {
+                    assert!(evicted.is_some(), "n={n}");
+                }
             }
         }
+    }
+
+    /// Candidates for checking one time-based protection on its own: every candidate relays
+    /// transactions, lacks the wanted services, never sent a `logos` message and connected at
+    /// time `id` (lower ids longer ago); ids 0..4 hold the only non-zero netgroups and ids 4..12
+    /// the only pings, so those two protections take exactly ids 0..12. All the rest share
+    /// netgroup 0, so the youngest survivor is the one evicted, unless a survivor is preferred
+    /// for eviction.
+    fn time_protection_scenario(n: usize) -> Vec<NodeEvictionCandidate> {
+        (0..n as NodeId)
+            .map(|id| {
+                let mut c = candidate(id);
+                c.m_connected = id;
+                c.m_relay_txs = true;
+                if id < 4 {
+                    c.n_keyed_net_group = 100 + id as u64;
+                } else if id < 12 {
+                    c.m_min_ping_time = id;
+                }
+                c
+            })
+            .collect()
+    }
+
+    /// The peer [`select_node_to_evict`] picks, the same under every one of 30 shuffles.
+    fn evicted_whatever_the_order(
+        candidates: &[NodeEvictionCandidate],
+        rng: &mut ChaCha20Rng,
+    ) -> Option<NodeId> {
+        let first = select_node_to_evict(candidates.to_vec());
+        for _ in 0..30 {
+            let mut c = candidates.to_vec();
+            shuffle(&mut c, rng);
+            assert_eq!(select_node_to_evict(c), first);
+        }
+        first
+    }
+
+    /// Core's CompareNodeTXTime: among peers with the same time (here none ever sent a
+    /// `logos` message) the one that relays transactions is protected, however young. Only
+    /// this tie-break saves peer 30: a tie-break on services or on uptime alone evicts it.
+    #[test]
+    fn tx_time_ties_go_to_tx_relaying_peers() {
+        let mut rng = deterministic_rng();
+        let mut c = time_protection_scenario(31);
+        for x in c[12..].iter_mut() {
+            x.m_relay_txs = false;
+        }
+        // Peer 30: the youngest and preferred for eviction, but relays transactions.
+        c[30].m_relay_txs = true;
+        c[30].prefer_evict = true;
+        // Transaction step: 30 and the oldest 12, 13, 14; block-relay-only: empty (no one has
+        // the wanted services); block step: 15..18; ratio: 19..23; evicted: the youngest of
+        // 24..29.
+        assert_eq!(evicted_whatever_the_order(&c, &mut rng), Some(29));
+        // Without its relay flag it is just the youngest peer.
+        c[30].m_relay_txs = false;
+        assert_eq!(evicted_whatever_the_order(&c, &mut rng), Some(30));
+    }
+
+    /// Core's CompareNodeBlockRelayOnlyTime with its predicate: a peer that does not relay
+    /// transactions and has the wanted services is protected by the block-relay-only class
+    /// even when the four transaction and four block slots went to more recent senders. Only
+    /// that class saves peer 30.
+    #[test]
+    fn block_relay_only_peer_is_protected() {
+        let mut rng = deterministic_rng();
+        let mut c = time_protection_scenario(31);
+        // Eight peers with a more recent `logos` message than peer 30 fill the transaction
+        // (12..15) and block (16..19) slots.
+        for x in c[12..20].iter_mut() {
+            x.m_last_logos_time = 100;
+        }
+        c[30].m_last_logos_time = 50;
+        c[30].m_relay_txs = false;
+        c[30].f_relevant_services = true;
+        c[30].prefer_evict = true;
+        // Ratio: 20..24 of 20..29; evicted: 29.
+        assert_eq!(evicted_whatever_the_order(&c, &mut rng), Some(29));
+        // Without the wanted services it is not in the class.
+        c[30].f_relevant_services = false;
+        assert_eq!(evicted_whatever_the_order(&c, &mut rng), Some(30));
+        // Relaying transactions, it is not in the class either.
+        c[30].f_relevant_services = true;
+        c[30].m_relay_txs = true;
+        assert_eq!(evicted_whatever_the_order(&c, &mut rng), Some(30));
+    }
+
+    /// The block-relay-only class holds at most 8 peers, ordered by time then longest uptime;
+    /// with it, Core's 28 fixed protections can all be used: 28 candidates may leave no one to
+    /// evict (20 would be the most without the class), and a 29th is evicted.
+    #[test]
+    fn block_relay_only_class_protects_up_to_8() {
+        let mut rng = deterministic_rng();
+        let mut c = time_protection_scenario(28);
+        for x in c[12..20].iter_mut() {
+            x.m_last_logos_time = 100;
+        }
+        for x in c[20..28].iter_mut() {
+            x.m_last_logos_time = 50;
+            x.m_relay_txs = false;
+            x.f_relevant_services = true;
+        }
+        assert_eq!(evicted_whatever_the_order(&c, &mut rng), None);
+        // A ninth such peer, as recent but the youngest, finds the class full.
+        let mut ninth = c[27];
+        ninth.id = 28;
+        ninth.m_connected = 28;
+        c.push(ninth);
+        assert_eq!(evicted_whatever_the_order(&c, &mut rng), Some(28));
+        // More recent than the other eight, it takes the place of the youngest of them (27).
+        c[28].m_last_logos_time = 60;
+        assert_eq!(evicted_whatever_the_order(&c, &mut rng), Some(27));
+    }
+
+    /// Core's CompareNodeBlockTime: among peers with the same time (here none ever sent a
+    /// `logos` message) and all relaying transactions, the one with the wanted services is
+    /// protected, however young. Only this tie-break saves peer 30.
+    #[test]
+    fn block_time_ties_go_to_peers_with_wanted_services() {
+        let mut rng = deterministic_rng();
+        let mut c = time_protection_scenario(31);
+        c[30].f_relevant_services = true;
+        c[30].prefer_evict = true;
+        // Transaction step: 12..15 (relay flags tie); block-relay-only: empty; block step:
+        // 30, 16, 17, 18; ratio: 19..23; evicted: 29.
+        assert_eq!(evicted_whatever_the_order(&c, &mut rng), Some(29));
+        c[30].f_relevant_services = false;
+        assert_eq!(evicted_whatever_the_order(&c, &mut rng), Some(30));
     }
 
     /// Core's "cases left to test": preferred-for-eviction peers are chosen first.

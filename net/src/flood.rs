@@ -23,8 +23,6 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use crate::eviction::NodeId;
-
 /// The id of a `logos` payload: its network hash (SHA256d on Bitcoin networks, Blake2b-256 on
 /// Logos networks), the same 32 bytes whose first 4 are the header checksum.
 pub type PayloadId = [u8; 32];
@@ -286,10 +284,10 @@ pub struct ImportantPayload {
 /// oldest dropped first.
 ///
 /// Use: [`Self::insert`] when the upper layer marks a payload important (it is also flooded to
-/// the peers connected at the time, as any payload); when a peer completes its handshake, send
-/// it [`Self::take_for_peer`]; when it disconnects, [`Self::peer_disconnected`]. Each peer gets
-/// each retained payload at most once through this store: a per-peer cursor remembers what it
-/// was handed, so a second `take_for_peer` returns only payloads stored since the first.
+/// the peers connected at the time, as any payload). Every payload gets a label, strictly
+/// increasing in insertion order; a peer catching up keeps the label of the next payload it
+/// still needs (its cursor, held by the caller) and reads [`Self::next_from`], so it gets each
+/// payload at most once even while old ones are dropped.
 #[derive(Debug, Clone)]
 pub struct ImportantStore {
     entries: VecDeque<ImportantEntry>,
@@ -298,8 +296,6 @@ pub struct ImportantStore {
     max_count: usize,
     max_bytes: usize,
     next_label: u64,
-    /// Per peer: the first label not yet handed to it.
-    cursors: HashMap<NodeId, u64>,
 }
 
 impl Default for ImportantStore {
@@ -318,7 +314,6 @@ impl ImportantStore {
             max_count,
             max_bytes,
             next_label: 0,
-            cursors: HashMap::new(),
         }
     }
 
@@ -372,47 +367,26 @@ impl ImportantStore {
         true
     }
 
-    /// Not in Core: the kept payloads `peer` has not been handed yet, oldest first, and mark them handed.
-    /// For a newly connected peer: every kept payload.
-    pub fn take_for_peer(&mut self, peer: NodeId) -> Vec<ImportantPayload> {
-        let cursor = self.cursors.get(&peer).copied().unwrap_or(0);
-        let start = self.entries.partition_point(|e| e.label < cursor);
-        let out = self
-            .entries
-            .range(start..)
-            .map(|e| ImportantPayload {
-                id: e.id,
-                payload: Arc::clone(&e.payload),
-                header: e.header,
-            })
-            .collect();
-        self.cursors.insert(peer, self.next_label);
-        out
+    /// Not in Core: the label the next inserted payload will get (a cursor at this value has
+    /// nothing left to read).
+    pub fn next_label(&self) -> u64 {
+        self.next_label
     }
 
-    /// Not in Core: every kept payload with its header, oldest first, without touching any cursor (for a
-    /// caller that tracks per peer itself whether the store was already sent).
-    pub fn items(&self) -> Vec<(Arc<Vec<u8>>, RawHeader)> {
-        self.entries
-            .iter()
-            .map(|e| (Arc::clone(&e.payload), e.header))
-            .collect()
-    }
-
-    /// Not in Core: mark everything kept as handed to `peer` without returning it (e.g. a peer that got
-    /// the payloads through the flood itself).
-    pub fn mark_all_sent(&mut self, peer: NodeId) {
-        self.cursors.insert(peer, self.next_label);
-    }
-
-    /// Not in Core: forget `peer`'s cursor (it disconnected; a reconnection has a new id).
-    pub fn peer_disconnected(&mut self, peer: NodeId) {
-        self.cursors.remove(&peer);
-    }
-
-    /// Not in Core: peers with a cursor (for tests and statistics).
-    pub fn tracked_peers(&self) -> usize {
-        self.cursors.len()
+    /// Not in Core: the oldest kept payload with a label at or after `cursor`, and the cursor
+    /// that follows it; `None` when the reader is up to date.
+    pub fn next_from(&self, cursor: u64) -> Option<(ImportantPayload, u64)> {
+        let i = self.entries.partition_point(|e| e.label < cursor);
+        self.entries.get(i).map(|e| {
+            (
+                ImportantPayload {
+                    id: e.id,
+                    payload: Arc::clone(&e.payload),
+                    header: e.header,
+                },
+                e.label + 1,
+            )
+        })
     }
 
     /// Not in Core: the kept payloads, oldest first.
@@ -684,49 +658,49 @@ mod tests {
         assert_eq!(st.len(), 1 + 1);
     }
 
+    /// Reads every payload once, from `cursor`, as a peer catching up does.
+    fn read_all(st: &ImportantStore, mut cursor: u64) -> (Vec<ImportantPayload>, u64) {
+        let mut out = Vec::new();
+        while let Some((p, next)) = st.next_from(cursor) {
+            out.push(p);
+            cursor = next;
+        }
+        (out, cursor)
+    }
+
     #[test]
-    fn new_peer_gets_each_payload_exactly_once() {
+    fn reader_gets_each_payload_exactly_once() {
         let mut st = ImportantStore::new(10, 1000);
         st.insert(id(1), payload(5, 1), HDR);
         st.insert(id(2), payload(5, 2), HDR);
-        let first = st.take_for_peer(7);
+        let (first, cursor) = read_all(&st, 0);
         assert_eq!(
             first.iter().map(|p| p.id).collect::<Vec<_>>(),
             vec![id(1), id(2)]
         );
         assert_eq!(&*first[1].payload, &[2u8; 5][..]);
         assert_eq!(first[1].header, HDR);
-        assert!(st.take_for_peer(7).is_empty());
+        assert_eq!(cursor, st.next_label());
+        assert!(st.next_from(cursor).is_none());
         st.insert(id(3), payload(5, 3), HDR);
-        let second = st.take_for_peer(7);
+        let (second, _) = read_all(&st, cursor);
         assert_eq!(second.len(), 1);
         assert_eq!(second[0].id, id(3));
-        // Another peer gets all three; items() lists them without moving cursors.
-        let items = st.items();
-        assert_eq!(items.len(), 3);
-        assert_eq!(&*items[2].0, &[3u8; 5][..]);
-        assert_eq!(items[2].1, HDR);
-        assert_eq!(st.take_for_peer(8).len(), 3);
-        assert_eq!(st.tracked_peers(), 2);
-        st.peer_disconnected(7);
-        assert_eq!(st.tracked_peers(), 1);
-        // Same id again would get everything (a new connection has a new id in practice).
-        assert_eq!(st.take_for_peer(7).len(), 3);
-        // mark_all_sent skips what is kept now.
-        st.mark_all_sent(9);
-        assert!(st.take_for_peer(9).is_empty());
+        // A new reader gets all three.
+        assert_eq!(read_all(&st, 0).0.len(), 3);
     }
 
     #[test]
-    fn peer_cursor_survives_eviction_of_old_payloads() {
+    fn reader_cursor_survives_eviction_of_old_payloads() {
         let mut st = ImportantStore::new(2, 1000);
         st.insert(id(1), payload(1, 1), HDR);
-        assert_eq!(st.take_for_peer(1).len(), 1);
+        let (got, cursor) = read_all(&st, 0);
+        assert_eq!(got.len(), 1);
         for n in 2..6 {
             st.insert(id(n), payload(1, n as u8), HDR);
         }
-        // Payloads 2 and 3 were dropped before peer 1 asked; it gets what is kept: 4, 5.
-        let got: Vec<_> = st.take_for_peer(1).into_iter().map(|p| p.id).collect();
+        // Payloads 2 and 3 were dropped before the reader came back; it gets what is kept: 4, 5.
+        let got: Vec<_> = read_all(&st, cursor).0.into_iter().map(|p| p.id).collect();
         assert_eq!(got, vec![id(4), id(5)]);
     }
 

@@ -1,33 +1,39 @@
 //! Port of Bitcoin Core's `net.cpp`, the P2P part of `net_processing.cpp` and
-//! `node/eviction.cpp`: the connection manager ([`connman::CConnman`]) over mio, its peers
-//! ([`node::CNode`]), the v1 transport ([`transport`]), the P2P message processor
-//! ([`peerman::PeerManager`]) and the `logos` flood.
+//! `node/eviction.cpp`.
+//!
+//! One protocol core, two shells (DESIGN.md): the peer manager ([`peerman::PeerManager`]) is a
+//! state machine with no sockets, threads or clock of its own; the connection manager
+//! ([`connman::CConnman`]) drives it with real sockets over mio and Core's threads, and the
+//! simulator drives it in virtual time.
 #![forbid(unsafe_code)]
 
-// net-logic modules (pure state machines, no IO).
+// The protocol core and its pure decisions (no IO).
+pub mod addr_cache;
+pub mod addr_relay;
 pub mod connection_type;
 pub mod disconnect;
 pub mod eviction;
 pub mod flood;
-pub mod misbehavior;
-pub mod timeouts;
-
-// peer-discovery modules (sans-IO; see each module's "Integration" section).
-pub mod addr_cache;
-pub mod addr_relay;
-pub mod dnsseed;
 pub mod local_addr;
+pub mod misbehavior;
+pub mod net_message;
 pub mod open_connections;
+pub mod peerman;
 pub mod siphash;
+pub mod timeoffsets;
+pub mod timeouts;
+pub mod upper;
 
-// net-core modules (IO, threads).
+// Discovery planning (sans-IO; see each module's "Integration" section).
+pub mod dnsseed;
+
+// The IO shell: sockets, threads, the transport.
 pub mod clock;
 pub mod connector;
 pub mod connman;
 pub mod listen;
 pub mod net_permissions;
 pub mod node;
-pub mod peerman;
 pub mod scheduler;
 pub mod semaphore;
 pub mod transport;
@@ -37,4 +43,4 @@ pub use clock::{Clock, MockClock, SystemClock};
 pub use connector::{Connector, DirectConnector, LoopbackOnly, MappedConnector};
 pub use connman::{CConnman, CNodeStats, ConnmanInner, DisconnectRecord, Options};
 pub use node::{CNode, NodeId};
-pub use peerman::{AcceptAll, UpperLayer};
+pub use upper::{AcceptAll, MessageSource, UpperLayer};

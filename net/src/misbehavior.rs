@@ -16,12 +16,10 @@
 
 use std::fmt;
 
+use crate::addr_relay::MAX_ADDR_TO_SEND;
 use crate::connection_type::ConnectionType;
 use crate::disconnect::DisconnectReason;
 use crate::eviction::NodeId;
-
-/// Most addresses an `addr`/`addrv2` message may carry (Core's `MAX_ADDR_TO_SEND`).
-pub const MAX_ADDR_TO_SEND: usize = 1000;
 
 /// A misbehaviour the overlay punishes (Core's `Misbehaving(peer, message)` call sites).
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -58,7 +56,8 @@ impl fmt::Display for Misbehavior {
 /// Port of the addr size check in PeerManagerImpl::ProcessMessage (net_processing.cpp): the `addr`/`addrv2` size rule of `ProcessMessage`: `Some` when `size` exceeds
 /// [`MAX_ADDR_TO_SEND`].
 pub fn check_addr_message_size(msg_type: &str, size: usize) -> Option<Misbehavior> {
-    //DMITRY: addr/addrv2 with more than MAX_ADDR_TO_SEND (1000) entries marks the peer for discouragement; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("addr"/"addrv2"); kept: address relay is part of the overlay, the limit bounds our work.
+    //DMITRY: addr/addrv2 with more than MAX_ADDR_TO_SEND (1000) entries marks the peer for discouragement; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("addr"/"addrv2"); kept: address relay
+    // is part of the overlay, the limit bounds our work.
     (size > MAX_ADDR_TO_SEND).then(|| Misbehavior::OversizedAddr {
         msg_type: msg_type.to_string(),
         size,
@@ -196,21 +195,25 @@ pub fn maybe_discourage_and_disconnect(
     }
     state.m_should_discourage = false;
 
-    //DMITRY: misbehaving noban peer is neither disconnected nor discouraged; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: the operator vouched for it.
+    //DMITRY: misbehaving noban peer is neither disconnected nor discouraged; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: the operator
+    // vouched for it.
     if flags.m_noban {
         return PunishAction::NoPunishNoban;
     }
-    //DMITRY: misbehaving manual peer is neither disconnected nor discouraged; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: the user asked for this peer.
+    //DMITRY: misbehaving manual peer is neither disconnected nor discouraged; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: the user
+    // asked for this peer.
     if flags.conn_type.is_manual_conn() {
         return PunishAction::NoPunishManual;
     }
-    //DMITRY: misbehaving local peer is disconnected but not discouraged; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: discouraging a local address would hit every local peer (and all inbound onion peers).
+    //DMITRY: misbehaving local peer is disconnected but not discouraged; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: discouraging a
+    // local address would hit every local peer (and all inbound onion peers).
     if flags.is_local {
         return PunishAction::DisconnectOnly {
             inbound_onion: flags.m_inbound_onion,
         };
     }
-    //DMITRY: misbehaving peer is disconnected and its address discouraged; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: same rule as bitcoind so the diffs agree.
+    //DMITRY: misbehaving peer is disconnected and its address discouraged; Core: net_processing.cpp::PeerManagerImpl::MaybeDiscourageAndDisconnect; kept: same rule
+    // as bitcoind so the diffs agree.
     PunishAction::DisconnectAndDiscourage
 }
 

@@ -17,9 +17,11 @@ use netbase::CService;
 
 use crate::connection_type::ConnectionType;
 use crate::disconnect::DisconnectReason;
+use crate::net_message::{CNetMessage, SerializedNetMsg};
 use crate::net_permissions::{has_flag, NetPermissionFlags};
+use crate::peerman::NodeUpdate;
 use crate::semaphore::SemaphoreGrant;
-use crate::transport::{CNetMessage, SerializedNetMsg, V1Recv, V1Send};
+use crate::transport::{V1Recv, V1Send};
 
 pub use crate::eviction::NodeId;
 
@@ -200,6 +202,18 @@ pub struct CNode {
     pub m_last_logos_time: AtomicI64,
     /// mio reported the socket readable and no read has hit `WouldBlock` since (net thread only).
     pub readable: AtomicBool,
+    /// `logos` relays dropped because the send queue was over `-maxsendbuffer` (getpeerinfo's
+    /// `logos_relay_dropped`).
+    pub m_logos_relay_dropped: AtomicU64,
+    /// The peer manager may process this connection's messages (inbound: at once; outbound:
+    /// once our `version` is queued, Core's `m_outbound_version_message_sent`).
+    pub(crate) m_msgproc_ready: AtomicBool,
+    /// Queued in the message handler's work list.
+    pub(crate) m_in_msg_work: AtomicBool,
+    /// Queued in the socket handler's work list.
+    pub(crate) m_in_socket_work: AtomicBool,
+    /// Counted in the connection manager's number of fully connected peers.
+    pub(crate) m_counted_connected: AtomicBool,
 }
 
 impl CNode {
@@ -276,6 +290,62 @@ impl CNode {
             m_their_services: AtomicU64::new(0),
             m_last_logos_time: AtomicI64::new(0),
             readable: AtomicBool::new(true),
+            m_logos_relay_dropped: AtomicU64::new(0),
+            m_msgproc_ready: AtomicBool::new(init.conn_type == ConnectionType::Inbound),
+            m_in_msg_work: AtomicBool::new(false),
+            m_in_socket_work: AtomicBool::new(false),
+            m_counted_connected: AtomicBool::new(false),
+        }
+    }
+
+    /// Not in Core: apply what the peer manager decided about this connection (Core's
+    /// net_processing writing `CNode` fields).
+    pub(crate) fn apply_update(&self, update: NodeUpdate) {
+        match update {
+            NodeUpdate::Version {
+                n_version,
+                common_version,
+                their_services,
+                has_all_wanted_services,
+                relays_txs,
+                clean_sub_ver,
+                addr_local,
+            } => {
+                self.m_greatest_common_version
+                    .store(common_version, Ordering::SeqCst);
+                self.n_version.store(n_version, Ordering::SeqCst);
+                self.m_has_all_wanted_services
+                    .store(has_all_wanted_services, Ordering::SeqCst);
+                self.m_their_services
+                    .store(their_services.0, Ordering::SeqCst);
+                self.set_addr_local(addr_local);
+                *self.m_subver_mutex.lock() = clean_sub_ver;
+                if relays_txs {
+                    self.m_relays_txs.store(true, Ordering::SeqCst);
+                }
+            }
+            NodeUpdate::SuccessfullyConnected => {
+                self.f_successfully_connected.store(true, Ordering::SeqCst);
+            }
+            NodeUpdate::PongReceived(t) => self.pong_received(t),
+            NodeUpdate::LogosAccepted(t) => self.m_last_logos_time.store(t, Ordering::Relaxed),
+        }
+    }
+
+    /// Not in Core: count this connection as fully connected in `counter` if it is (handshake
+    /// done, not disconnecting) and not counted yet; uncount it once it is disconnecting. Safe to
+    /// call from any thread after either flag changes: each count is matched by one uncount.
+    pub(crate) fn recount_connected(&self, counter: &std::sync::atomic::AtomicUsize) {
+        if self.f_successfully_connected.load(Ordering::SeqCst)
+            && !self.f_disconnect.load(Ordering::SeqCst)
+            && !self.m_counted_connected.swap(true, Ordering::SeqCst)
+        {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+        if self.f_disconnect.load(Ordering::SeqCst)
+            && self.m_counted_connected.swap(false, Ordering::SeqCst)
+        {
+            counter.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
@@ -493,7 +563,9 @@ impl CNode {
             if msg.complete_deferred_hash(self.m_hash_kind) {
                 return Some((msg, more, unpaused_any));
             }
-            //DMITRY: payload of DEFER_HASH_FROM (64 KiB) or more whose checksum does not match the header; Core: net.cpp::V1Transport::GetReceivedMessage; changed: checked when the message handler takes the message instead of on arrival (hashing overlaps reading the next message); still dropped, the peer kept, its bytes counted under *other*.
+            //DMITRY: payload of DEFER_HASH_FROM (64 KiB) or more whose checksum does not match the header; Core: net.cpp::V1Transport::GetReceivedMessage; changed: checked when
+            // the message handler takes the message instead of on arrival (hashing overlaps reading
+            // the next message); still dropped, the peer kept, its bytes counted under *other*.
             log::debug!(target: "net",
                 "Header error: Wrong checksum ({}, {} bytes), expected {} was {}, peer={}",
                 crate::util::sanitize_string(&msg.m_type),
@@ -521,6 +593,11 @@ impl CNode {
                 return None;
             }
         }
+    }
+
+    /// Not in Core: whether messages wait for the message handler.
+    pub fn has_queued_messages(&self) -> bool {
+        !self.m_msg_process_queue_mutex.lock().queue.is_empty()
     }
 
     /// Port of CNode::AccountForSentBytes (net.h).

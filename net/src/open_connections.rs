@@ -306,7 +306,8 @@ impl OpenConnectionsPlanner {
         rng: &mut R,
     ) -> Self {
         let next_feeler = now_micros + rand_exp_duration(rng, FEELER_INTERVAL);
-        //DMITRY: extra block-relay-only peer timer (EXTRA_BLOCK_RELAY_ONLY_PEER_INTERVAL); Core: net.cpp::CConnman::ThreadOpenConnections; removed: block-relay-only connections exist to relay blocks, which the overlay does not carry.
+        //DMITRY: extra block-relay-only peer timer (EXTRA_BLOCK_RELAY_ONLY_PEER_INTERVAL); Core: net.cpp::CConnman::ThreadOpenConnections; removed: block-relay-only connections
+        // exist to relay blocks, which the overlay does not carry.
         let next_extra_network_peer =
             now_micros + rand_exp_duration(rng, EXTRA_NETWORK_PEER_INTERVAL);
         if !cfg.fixedseeds {
@@ -377,7 +378,8 @@ impl OpenConnectionsPlanner {
             now_micros.div_euclid(1_000_000),
             rng,
         );
-        //DMITRY: fixed seed of a network that is unreachable or already has addresses; Core: net.cpp::CConnman::ThreadOpenConnections; kept: not added to addrman.
+        //DMITRY: fixed seed of a network that is unreachable or already has addresses; Core: net.cpp::CConnman::ThreadOpenConnections; kept: not added
+        // to addrman.
         seed_addrs.retain(|a| fixed_seed_networks.contains(&a.service.addr.get_network()));
         let local = CNetAddr::from_internal("fixedseeds").unwrap_or_default();
         ctx.addrman.add(&seed_addrs, &local, 0);
@@ -460,9 +462,12 @@ impl OpenConnectionsPlanner {
             self.add_addr_fetch = true;
         }
 
-        //DMITRY: anchors (anchors.dat, block-relay-only connections first); Core: net.cpp::CConnman::ThreadOpenConnections; removed: anchors exist to keep block-relay-only peers across restarts, and the overlay relays no blocks.
-        //DMITRY: outbound block-relay-only connections (MAX_BLOCK_RELAY_ONLY_CONNECTIONS 2); Core: net.cpp::CConnman::ThreadOpenConnections; removed: they relay only blocks, which the overlay does not carry.
-        //DMITRY: extra full-relay outbound when the tip looks stale (GetTryNewOutboundPeer); Core: net.cpp::CConnman::ThreadOpenConnections; removed: it depends on blocks.
+        //DMITRY: anchors (anchors.dat, block-relay-only connections first); Core: net.cpp::CConnman::ThreadOpenConnections; removed: anchors exist
+        // to keep block-relay-only peers across restarts, and the overlay relays no blocks.
+        //DMITRY: outbound block-relay-only connections (MAX_BLOCK_RELAY_ONLY_CONNECTIONS 2); Core: net.cpp::CConnman::ThreadOpenConnections; removed: they relay
+        // only blocks, which the overlay does not carry.
+        //DMITRY: extra full-relay outbound when the tip looks stale (GetTryNewOutboundPeer); Core: net.cpp::CConnman::ThreadOpenConnections; removed: it depends
+        // on blocks.
         let mut conn_type = ConnectionType::OutboundFullRelay;
         let mut feeler = false;
         let mut preferred_net = None;
@@ -477,7 +482,9 @@ impl OpenConnectionsPlanner {
             && self.cfg.max_outbound_full_relay == MAX_OUTBOUND_FULL_RELAY_CONNECTIONS
             && now_micros > self.next_extra_network_peer
         {
-            //DMITRY: extra outbound peer to a reachable network we have no peer on; Core: net.cpp::CConnman::ThreadOpenConnections; changed: off unless OpenConnectionsConfig::extra_network_peers, because Core trims the extra peer in EvictExtraOutboundPeers by block announcements, which the overlay has not.
+            //DMITRY: extra outbound peer to a reachable network we have no peer on; Core: net.cpp::CConnman::ThreadOpenConnections; changed: off unless
+            // OpenConnectionsConfig::extra_network_peers, because Core trims the extra peer in
+            // EvictExtraOutboundPeers by block announcements, which the overlay has not.
             match Self::maybe_pick_preferred_network(nodes, ctx, rng) {
                 Some(net) => {
                     preferred_net = Some(net);
@@ -522,7 +529,8 @@ impl OpenConnectionsPlanner {
                 && outbound_ipv46_peer_netgroups
                     .contains(&ctx.netgroupman.get_group(&addr.service.addr))
             {
-                //DMITRY: selected address in the network group of an existing outbound peer; Core: net.cpp::CConnman::ThreadOpenConnections; kept: skipped (one outbound per group).
+                //DMITRY: selected address in the network group of an existing outbound peer; Core: net.cpp::CConnman::ThreadOpenConnections; kept: skipped (one
+                // outbound per group).
                 continue;
             }
             if !addr.service.addr.is_valid() || (ctx.is_local)(&addr.service) {
@@ -542,10 +550,13 @@ impl OpenConnectionsPlanner {
                     .params
                     .has_all_desirable_service_flags(addr.n_services, false)
             {
-                //DMITRY: selected address lacks the desirable services; Core: net.cpp::CConnman::ThreadOpenConnections; changed: the network's service bits (NODE_LOGOS on Logos networks), and never the NODE_NETWORK_LIMITED near-tip relaxation (no chain).
+                //DMITRY: selected address lacks the desirable services; Core: net.cpp::CConnman::ThreadOpenConnections; changed: the network's
+                // service bits (NODE_LOGOS on Logos networks), and never the NODE_NETWORK_LIMITED
+                // near-tip relaxation (no chain).
                 continue;
             } else if feeler && !ctx.params.may_have_useful_address_db(addr.n_services) {
-                //DMITRY: feeler candidate without a useful address DB; Core: net.cpp::CConnman::ThreadOpenConnections; changed: the network's address-DB service bits.
+                //DMITRY: feeler candidate without a useful address DB; Core: net.cpp::CConnman::ThreadOpenConnections; changed: the network's
+                // address-DB service bits.
                 continue;
             }
             if n_tries < BAD_PORT_MIN_TRIES
@@ -556,7 +567,8 @@ impl OpenConnectionsPlanner {
                 continue;
             }
             if (ctx.added_nodes_contain)(&addr) {
-                //DMITRY: selected address is an -addnode peer; Core: net.cpp::CConnman::ThreadOpenConnections; kept: skipped (addnode peers keep their own slots).
+                //DMITRY: selected address is an -addnode peer; Core: net.cpp::CConnman::ThreadOpenConnections; kept: skipped (addnode
+                // peers keep their own slots).
                 log::debug!(target: "net",
                     "Not making automatic {}{} connection to {} peer selected for manual (addnode) connection",
                     if preferred_net.is_some() { "network-specific " } else { "" },

@@ -85,7 +85,8 @@ pub fn inactivity_check(
     let has_received = node.m_last_recv != 0;
     let has_sent = node.m_last_send != 0;
 
-    //DMITRY: nothing sent or nothing received within -peertimeout of connecting (a peer that never sends `version`, or sends something else first, ends here); Core: net.cpp::CConnman::InactivityCheck; kept: a silent connection holds a slot for nothing.
+    //DMITRY: nothing sent or nothing received within -peertimeout of connecting (a peer that never sends `version`, or sends something else first, ends here); Core: net.cpp::CConnman::InactivityCheck; kept: a silent
+    // connection holds a slot for nothing.
     if !has_received || !has_sent {
         return Some(DisconnectReason::NoMessageInFirst {
             peer_connect_timeout,
@@ -93,19 +94,23 @@ pub fn inactivity_check(
             never_sent: !has_sent,
         });
     }
-    //DMITRY: nothing sent for TIMEOUT_INTERVAL; Core: net.cpp::CConnman::InactivityCheck; kept: with pings every 2 min this is a stuck connection.
+    //DMITRY: nothing sent for TIMEOUT_INTERVAL; Core: net.cpp::CConnman::InactivityCheck; kept: with pings
+    // every 2 min this is a stuck connection.
     if now_secs > node.m_last_send.saturating_add(TIMEOUT_INTERVAL) {
         return Some(DisconnectReason::SendingTimeout {
             secs: now_secs - node.m_last_send,
         });
     }
-    //DMITRY: nothing received for TIMEOUT_INTERVAL; Core: net.cpp::CConnman::InactivityCheck; kept: a live peer answers our pings well within that.
+    //DMITRY: nothing received for TIMEOUT_INTERVAL; Core: net.cpp::CConnman::InactivityCheck; kept: a live
+    // peer answers our pings well within that.
     if now_secs > node.m_last_recv.saturating_add(TIMEOUT_INTERVAL) {
         return Some(DisconnectReason::ReceiveTimeout {
             secs: now_secs - node.m_last_recv,
         });
     }
-    //DMITRY: handshake (version + verack) not finished within -peertimeout; Core: net.cpp::CConnman::InactivityCheck; kept: an unfinished handshake holds a slot for nothing (Core's "V2 handshake timeout" branch removed: v1 transport only, a connection is never in the DETECTING state).
+    //DMITRY: handshake (version + verack) not finished within -peertimeout; Core: net.cpp::CConnman::InactivityCheck; kept: an unfinished
+    // handshake holds a slot for nothing (Core's "V2 handshake timeout" branch removed: v1
+    // transport only, a connection is never in the DETECTING state).
     if !node.f_successfully_connected {
         return Some(DisconnectReason::VersionHandshakeTimeout);
     }
@@ -299,7 +304,8 @@ impl PingState {
         rng: &mut R,
     ) -> PingAction {
         let now_secs = now_micros.div_euclid(MICROS_PER_SEC);
-        //DMITRY: outstanding ping unanswered for TIMEOUT_INTERVAL; Core: net_processing.cpp::PeerManagerImpl::MaybeSendPing; kept: the peer is dead or stuck.
+        //DMITRY: outstanding ping unanswered for TIMEOUT_INTERVAL; Core: net_processing.cpp::PeerManagerImpl::MaybeSendPing; kept: the peer
+        // is dead or stuck.
         if should_run_inactivity_checks(m_connected, peer_connect_timeout, now_secs)
             && self.m_ping_nonce_sent != 0
             && now_micros
@@ -339,18 +345,23 @@ impl PingState {
 
     /// Port of the "pong" branch of PeerManagerImpl::ProcessMessage (net_processing.cpp).
     ///
-    /// `payload` is the whole `pong` payload (only its first 8 bytes are read, as Core);
-    /// `time_received` is when the message came off the wire, in microseconds.
-    pub fn received_pong(&mut self, payload: &[u8], time_received: i64) -> PongOutcome {
-        let n_avail = payload.len();
+    /// `nonce` is the payload's nonce (its first 8 bytes), `None` when the payload is shorter;
+    /// `n_avail` is the payload's size; `time_received` is when the message came off the wire,
+    /// in microseconds.
+    pub fn received_pong(
+        &mut self,
+        nonce_read: Option<u64>,
+        n_avail: usize,
+        time_received: i64,
+    ) -> PongOutcome {
         let expected_nonce = self.m_ping_nonce_sent;
         let mut nonce = 0u64;
         let mut ping_finished = false;
         let mut ping_time = None;
         let problem;
 
-        if let Some(bytes) = payload.first_chunk::<8>() {
-            nonce = u64::from_le_bytes(*bytes);
+        if let Some(n) = nonce_read {
+            nonce = n;
             if self.m_ping_nonce_sent != 0 {
                 if nonce == self.m_ping_nonce_sent {
                     ping_finished = true;
@@ -411,6 +422,12 @@ impl PingState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pong whose payload is `payload` (Core reads the nonce only from 8 bytes or more).
+    fn pong_bytes(p: &mut PingState, payload: &[u8], time: i64) -> PongOutcome {
+        let nonce = payload.first_chunk::<8>().map(|b| u64::from_le_bytes(*b));
+        p.received_pong(nonce, payload.len(), time)
+    }
     use protocol::version::PROTOCOL_VERSION;
     use rand_chacha::rand_core::SeedableRng;
     use rand_chacha::ChaCha20Rng;
@@ -634,7 +651,7 @@ mod tests {
             PingAction::None
         );
         // Answer it 300 s late: round trip recorded.
-        let out = p.received_pong(&nonce.to_le_bytes(), t.micros());
+        let out = pong_bytes(&mut p, &nonce.to_le_bytes(), t.micros());
         assert!(out.ping_finished);
         assert_eq!(out.ping_time, Some(300 * MICROS_PER_SEC));
         assert_eq!(out.problem, None);
@@ -648,7 +665,7 @@ mod tests {
             PingAction::SendPing(Some(_))
         ));
         let n2 = p.ping_nonce_sent();
-        p.received_pong(&n2.to_le_bytes(), t.micros() + 50_000);
+        pong_bytes(&mut p, &n2.to_le_bytes(), t.micros() + 50_000);
         assert_eq!(p.last_ping_time(), Some(50_000));
         assert_eq!(p.min_ping_time(), 50_000);
         // Exactly PING_INTERVAL later: not yet (Core's test is `>`).
@@ -731,7 +748,7 @@ mod tests {
         assert_ne!(first, second);
         assert!(!p.ping_queued());
         // The late answer to the first ping is now a mismatch; the second stays outstanding.
-        let out = p.received_pong(&first.to_le_bytes(), t.micros());
+        let out = pong_bytes(&mut p, &first.to_le_bytes(), t.micros());
         assert_eq!(out.problem, Some(PongProblem::NonceMismatch));
         assert!(!out.ping_finished);
         assert_eq!(p.ping_nonce_sent(), second);
@@ -755,7 +772,7 @@ mod tests {
         assert_eq!(p.ping_nonce_sent(), 0);
         assert_eq!(p.ping_start(), t.micros());
         // Any pong is then unsolicited.
-        let out = p.received_pong(&5u64.to_le_bytes(), t.micros());
+        let out = pong_bytes(&mut p, &5u64.to_le_bytes(), t.micros());
         assert_eq!(out.problem, Some(PongProblem::UnsolicitedPong));
         assert!(!out.ping_finished);
         assert_eq!(
@@ -781,7 +798,7 @@ mod tests {
         let mut r = ZeroThen(0xabc, 0);
         let mut p = PingState::new();
         p.maybe_send_ping(t.micros(), t.secs(), 60, PROTOCOL_VERSION, &mut r);
-        let out = p.received_pong(&0u64.to_le_bytes(), t.micros());
+        let out = pong_bytes(&mut p, &0u64.to_le_bytes(), t.micros());
         assert_eq!(out.problem, Some(PongProblem::NonceZero));
         assert!(out.ping_finished);
         assert_eq!(p.ping_nonce_sent(), 0);
@@ -798,7 +815,7 @@ mod tests {
         let mut r = ZeroThen(0x1234, 0);
         let mut p = PingState::new();
         p.maybe_send_ping(t.micros(), t.secs(), 60, PROTOCOL_VERSION, &mut r);
-        let out = p.received_pong(&[1, 2, 3], t.micros());
+        let out = pong_bytes(&mut p, &[1, 2, 3], t.micros());
         assert_eq!(out.problem, Some(PongProblem::ShortPayload));
         assert!(out.ping_finished);
         assert_eq!(p.ping_nonce_sent(), 0);
@@ -807,7 +824,7 @@ mod tests {
             "pong peer=3: Short payload, 1234 expected, 0 received, 3 bytes"
         );
         // Even with no ping outstanding a short payload is reported as such.
-        let out = p.received_pong(&[], t.micros());
+        let out = pong_bytes(&mut p, &[], t.micros());
         assert_eq!(out.problem, Some(PongProblem::ShortPayload));
         assert_eq!(out.n_avail, 0);
     }
@@ -818,7 +835,7 @@ mod tests {
         let mut r = ZeroThen(0x77, 0);
         let mut p = PingState::new();
         p.maybe_send_ping(t.micros(), t.secs(), 60, PROTOCOL_VERSION, &mut r);
-        let out = p.received_pong(&0x77u64.to_le_bytes(), t.micros() - 1);
+        let out = pong_bytes(&mut p, &0x77u64.to_le_bytes(), t.micros() - 1);
         assert_eq!(out.problem, Some(PongProblem::TimingMishap));
         assert!(out.ping_finished);
         assert_eq!(out.ping_time, None);
@@ -837,7 +854,7 @@ mod tests {
         p.maybe_send_ping(t.micros(), t.secs(), 60, PROTOCOL_VERSION, &mut r);
         let mut payload = 0x42u64.to_le_bytes().to_vec();
         payload.extend_from_slice(&[9; 5]);
-        let out = p.received_pong(&payload, t.micros() + 10);
+        let out = pong_bytes(&mut p, &payload, t.micros() + 10);
         assert_eq!(out.problem, None);
         assert_eq!(out.ping_time, Some(10));
         assert_eq!(out.n_avail, 13);
@@ -854,7 +871,7 @@ mod tests {
             p.maybe_send_ping(t.micros(), 0, 60, PROTOCOL_VERSION, &mut r);
             assert_eq!(p.ping_wait(t.micros() + 7), Some(7));
             let n = p.ping_nonce_sent();
-            p.received_pong(&n.to_le_bytes(), t.micros() + rtt);
+            pong_bytes(&mut p, &n.to_le_bytes(), t.micros() + rtt);
         }
         assert_eq!(p.min_ping_time(), 200);
         assert_eq!(p.last_ping_time(), Some(900));
@@ -878,7 +895,7 @@ mod tests {
             PingAction::Disconnect(_)
         ));
         let n = p.ping_nonce_sent();
-        p.received_pong(&n.to_le_bytes(), t.micros() + 1);
+        pong_bytes(&mut p, &n.to_le_bytes(), t.micros() + 1);
         assert_eq!(p.next_ping_deadline(), t.micros() + PING_INTERVAL + 1);
     }
 }

@@ -10,24 +10,15 @@
 //! it as its dedup id without hashing again. A message that already has its header
 //! ([`SerializedNetMsg::header`], e.g. a relayed `logos` message) is framed without hashing.
 
-use std::borrow::Cow;
-use std::sync::Arc;
-
-use protocol::{AnyHasher, HashKind, NetHasher};
+use protocol::header::{CHECKSUM_SIZE, HEADER_SIZE, MESSAGE_START_SIZE};
+use protocol::{AnyHasher, HashKind, MessageHeader, NetHasher};
 
 use crate::disconnect::DisconnectReason;
+use crate::net_message::{CNetMessage, SerializedNetMsg};
 use crate::util::{hex_str, sanitize_string};
 
-/// Size of the message start (magic) field.
-pub const MESSAGE_START_SIZE: usize = 4;
-/// Size of the message type (command) field.
-pub const MESSAGE_TYPE_SIZE: usize = 12;
-/// Size of the checksum field.
-pub const CHECKSUM_SIZE: usize = 4;
-/// Size of a serialized message header (`CMessageHeader::HEADER_SIZE`).
-pub const HEADER_SIZE: usize = MESSAGE_START_SIZE + MESSAGE_TYPE_SIZE + 4 + CHECKSUM_SIZE;
 /// Core's `MAX_SIZE` (serialize.h): the largest length any serialized object may claim.
-pub const MAX_SIZE: u32 = 0x0200_0000;
+pub const MAX_SIZE: u32 = protocol::encode::MAX_SIZE as u32;
 /// How far ahead of the received data the receive buffer grows (Core: 256 KiB).
 const RECV_ALLOC_AHEAD: usize = 256 * 1024;
 /// Payloads of at least this many bytes are hashed by the message handler
@@ -35,153 +26,16 @@ const RECV_ALLOC_AHEAD: usize = 256 * 1024;
 /// reading the next message overlaps hashing this one.
 pub const DEFER_HASH_FROM: usize = 64 * 1024;
 
-/// A message ready to be sent: its type, its payload and, when already known, its header.
-///
-/// Port of `CSerializedNetMsg` (net.h). The payload is shared (`Arc`) so one flooded
-/// message queued to many peers is stored once, and a received payload is relayed without a
-/// copy (the `Vec` it was read into moves into the `Arc`). The type is a `&'static str`: every
-/// message we send has a known type, so queueing one allocates no string.
-#[derive(Clone, Debug)]
-pub struct SerializedNetMsg {
-    /// Message type (command), e.g. `"version"`.
-    pub m_type: &'static str,
-    /// Payload bytes.
-    pub data: Arc<Vec<u8>>,
-    /// A prebuilt header for this payload (magic, type, length, checksum), if the sender has
-    /// one already (a relayed message keeps the header it arrived with).
-    pub header: Option<[u8; HEADER_SIZE]>,
-}
-
-impl SerializedNetMsg {
-    /// Not in Core: A message of type `m_type` with payload `data`; its header is built when sent.
-    pub fn new(m_type: &'static str, data: Vec<u8>) -> Self {
-        SerializedNetMsg {
-            m_type,
-            data: Arc::new(data),
-            header: None,
-        }
-    }
-
-    /// Port of CSerializedNetMsg::GetMemoryUsage (net.cpp).
-    pub fn get_memory_usage(&self) -> usize {
-        std::mem::size_of::<Self>() + self.data.len()
-    }
-
-    /// Not in Core: a message whose payload is already shared and whose header is known (a
-    /// flooded or relayed `logos` message).
-    pub fn framed(m_type: &'static str, data: Arc<Vec<u8>>, header: [u8; HEADER_SIZE]) -> Self {
-        SerializedNetMsg {
-            m_type,
-            data,
-            header: Some(header),
-        }
-    }
-}
-
-/// A message received from a peer, framing removed.
-///
-/// Port of `CNetMessage` (net.h), plus the payload hash and raw header kept for the flood.
-#[derive(Clone, Debug)]
-pub struct CNetMessage {
-    /// Message type (command) as sent, up to the first NUL: borrowed for the types we know
-    /// (no allocation per message), owned for others.
-    pub m_type: Cow<'static, str>,
-    /// Payload.
-    pub m_recv: Vec<u8>,
-    /// Time the message was completed (microseconds since the epoch).
-    pub m_time: i64,
-    /// Payload size.
-    pub m_message_size: u32,
-    /// Payload size plus header size.
-    pub m_raw_message_size: u32,
-    /// Network hash of the payload (its first 4 bytes are the checksum).
-    pub m_hash: [u8; 32],
-    /// The header exactly as received.
-    pub m_header: [u8; HEADER_SIZE],
-    /// The payload was not hashed on arrival (at least [`DEFER_HASH_FROM`] bytes): `m_hash` is
-    /// not set and the checksum not checked until [`Self::complete_deferred_hash`].
-    pub m_hash_pending: bool,
-}
-
-impl CNetMessage {
-    /// Not in Core: for a message received with its hash deferred, hash the payload, set
-    /// `m_hash`, and check the header checksum (the check V1Transport::GetReceivedMessage makes
-    /// for every message in Core). `false`: wrong checksum, drop the message. A message hashed
-    /// on arrival returns `true` at once.
-    pub fn complete_deferred_hash(&mut self, kind: HashKind) -> bool {
-        if !self.m_hash_pending {
-            return true;
-        }
-        self.m_hash = kind.hash(&self.m_recv);
-        self.m_hash_pending = false;
-        self.m_hash[..CHECKSUM_SIZE] == self.m_header[20..24]
-    }
-
-    /// Port of CNetMessage::GetMemoryUsage (net.cpp).
-    pub fn get_memory_usage(&self) -> usize {
-        std::mem::size_of::<Self>() + self.m_recv.capacity()
-    }
-}
-
-/// Port of CMessageHeader::GetMessageType (protocol.cpp): the type string up to the first NUL.
-/// A type Core knows (or `logos`) comes back borrowed from the static table.
-pub fn get_message_type(raw: &[u8; MESSAGE_TYPE_SIZE]) -> Cow<'static, str> {
-    let end = raw
-        .iter()
-        .position(|&b| b == 0)
-        .unwrap_or(MESSAGE_TYPE_SIZE);
-    let name = &raw[..end];
-    match known_message_type(name) {
-        Some(t) => Cow::Borrowed(t),
-        None => Cow::Owned(name.iter().map(|&b| b as char).collect()),
-    }
-}
-
-/// Not in Core: the static name of a known message type (`logos` or one of Core's
-/// `ALL_NET_MESSAGE_TYPES`), if `name` is one.
-pub fn known_message_type(name: &[u8]) -> Option<&'static str> {
-    let logos = protocol::message::net_msg_type::LOGOS;
-    if name == logos.as_bytes() {
-        return Some(logos);
-    }
-    protocol::message::ALL_NET_MESSAGE_TYPES
-        .iter()
-        .copied()
-        .find(|t| t.as_bytes() == name)
-}
-
-/// Port of CMessageHeader::IsMessageTypeValid (protocol.cpp): printable ASCII, then only NULs.
-pub fn is_message_type_valid(raw: &[u8; MESSAGE_TYPE_SIZE]) -> bool {
-    let mut seen_nul = false;
-    for &b in raw.iter() {
-        if seen_nul {
-            if b != 0 {
-                return false;
-            }
-        } else if b == 0 {
-            seen_nul = true;
-        } else if !(b' '..=0x7e).contains(&b) {
-            return false;
-        }
-    }
-    true
-}
-
-/// Port of V1Transport::SetMessageToSend header construction (net.cpp): build the 24-byte header for `payload` of type `m_type`, given the payload's network hash.
+/// Port of V1Transport::SetMessageToSend header construction (net.cpp): the 24-byte header for
+/// `payload_len` bytes of type `m_type`, given the payload's network hash (protocol's
+/// `MessageHeader`).
 pub fn build_header(
     magic: [u8; MESSAGE_START_SIZE],
     m_type: &str,
     payload_len: usize,
     hash: &[u8; 32],
 ) -> [u8; HEADER_SIZE] {
-    let mut h = [0u8; HEADER_SIZE];
-    h[..4].copy_from_slice(&magic);
-    let t = m_type.as_bytes();
-    let n = t.len().min(MESSAGE_TYPE_SIZE);
-    h[4..4 + n].copy_from_slice(&t[..n]);
-    h[16..20].copy_from_slice(&(payload_len as u32).to_le_bytes());
-    h[20..24].copy_from_slice(&hash[..CHECKSUM_SIZE]);
-    h
+    MessageHeader::frame(magic, m_type, payload_len, hash).to_bytes()
 }
 
 /// Receive half of the v1 transport (Core's `V1Transport` fields guarded by `m_recv_mutex`).
@@ -193,9 +47,8 @@ pub struct V1Recv {
     in_data: bool,
     hdrbuf: [u8; HEADER_SIZE],
     n_hdr_pos: usize,
-    hdr_type: [u8; MESSAGE_TYPE_SIZE],
+    hdr: MessageHeader,
     hdr_size: u32,
-    hdr_checksum: [u8; CHECKSUM_SIZE],
     v_recv: Vec<u8>,
     n_data_pos: usize,
     hasher: Option<AnyHasher>,
@@ -218,9 +71,8 @@ impl V1Recv {
             in_data: false,
             hdrbuf: [0; HEADER_SIZE],
             n_hdr_pos: 0,
-            hdr_type: [0; MESSAGE_TYPE_SIZE],
+            hdr: MessageHeader::from_bytes(&[0; HEADER_SIZE]),
             hdr_size: 0,
-            hdr_checksum: [0; CHECKSUM_SIZE],
             v_recv: Vec::new(),
             n_data_pos: 0,
             hasher: None,
@@ -265,22 +117,24 @@ impl V1Recv {
         if self.n_hdr_pos < HEADER_SIZE {
             return Ok(n_copy);
         }
-        let magic: [u8; 4] = self.hdrbuf[0..4].try_into().unwrap_or([0; 4]);
-        self.hdr_type.copy_from_slice(&self.hdrbuf[4..16]);
-        self.hdr_size = u32::from_le_bytes(self.hdrbuf[16..20].try_into().unwrap_or([0; 4]));
-        self.hdr_checksum.copy_from_slice(&self.hdrbuf[20..24]);
-
-        //DMITRY: peer sends a header whose message start is not our network's; Core: net.cpp::V1Transport::readHeader; kept: the caller disconnects at once ("receiving message bytes failed").
-        if magic != self.m_magic_bytes {
-            let r = DisconnectReason::HeaderWrongMessageStart { magic };
-            r.log(self.m_node_id, None);
-            return Err(r);
-        }
-        //DMITRY: header announces more than MAX_SIZE / MAX_PROTOCOL_MESSAGE_LENGTH bytes; Core: net.cpp::V1Transport::readHeader; kept: disconnect at once, before allocating (the 2024 receive-buffer OOM fix).
-        if self.hdr_size > MAX_SIZE || self.hdr_size > self.max_message_length {
-            let r = DisconnectReason::HeaderSizeTooLarge {
-                msg_type: sanitize_string(&get_message_type(&self.hdr_type)),
-                size: self.hdr_size,
+        // protocol's MessageHeader parses the 24 bytes and makes Core's two checks.
+        self.hdr = MessageHeader::from_bytes(&self.hdrbuf);
+        self.hdr_size = self.hdr.length;
+        //DMITRY: peer sends a header whose message start is not our network's, or that announces more than MAX_SIZE / MAX_PROTOCOL_MESSAGE_LENGTH bytes; Core: net.cpp::V1Transport::readHeader; kept: the caller
+        // disconnects at once ("receiving message bytes failed"), before allocating (the 2024
+        // receive-buffer OOM fix).
+        if let Err(e) = self
+            .hdr
+            .check_start_and_size(self.m_magic_bytes, self.max_message_length)
+        {
+            let r = match e {
+                protocol::Error::WrongMagic { got, .. } => {
+                    DisconnectReason::HeaderWrongMessageStart { magic: got }
+                }
+                _ => DisconnectReason::HeaderSizeTooLarge {
+                    msg_type: sanitize_string(&self.hdr.message_type()),
+                    size: self.hdr_size,
+                },
             };
             r.log(self.m_node_id, None);
             return Err(r);
@@ -379,7 +233,7 @@ impl V1Recv {
             None => ([0u8; 32], true),
         };
         let msg = CNetMessage {
-            m_type: get_message_type(&self.hdr_type),
+            m_type: self.hdr.message_type(),
             m_recv: data,
             m_time: time,
             m_message_size: self.hdr_size,
@@ -389,19 +243,21 @@ impl V1Recv {
             m_hash_pending: pending,
         };
         let mut reject = false;
-        if !pending && hash[..CHECKSUM_SIZE] != self.hdr_checksum {
-            //DMITRY: payload checksum does not match the header; Core: net.cpp::V1Transport::GetReceivedMessage; kept: the message is dropped, the peer is kept (no disconnect, no misbehaviour).
+        if !pending && hash[..CHECKSUM_SIZE] != self.hdr.checksum {
+            //DMITRY: payload checksum does not match the header; Core: net.cpp::V1Transport::GetReceivedMessage; kept: the message
+            // is dropped, the peer is kept (no disconnect, no misbehaviour).
             log::debug!(target: "net",
                 "Header error: Wrong checksum ({}, {} bytes), expected {} was {}, peer={}",
                 sanitize_string(&msg.m_type),
                 msg.m_message_size,
                 hex_str(&hash[..CHECKSUM_SIZE]),
-                hex_str(&self.hdr_checksum),
+                hex_str(&self.hdr.checksum),
                 self.m_node_id
             );
             reject = true;
-        } else if !is_message_type_valid(&self.hdr_type) {
-            //DMITRY: header carries a message type with non-printable bytes; Core: net.cpp::V1Transport::GetReceivedMessage; kept: the message is dropped, the peer is kept.
+        } else if !self.hdr.is_message_type_valid() {
+            //DMITRY: header carries a message type with non-printable bytes; Core: net.cpp::V1Transport::GetReceivedMessage; kept: the message
+            // is dropped, the peer is kept.
             log::debug!(target: "net",
                 "Header error: Invalid message type ({}, {} bytes), peer={}",
                 sanitize_string(&msg.m_type),
@@ -703,21 +559,5 @@ mod tests {
         assert!(s
             .set_message_to_send(SerializedNetMsg::new("ping", vec![]))
             .is_err());
-    }
-
-    #[test]
-    fn message_type_validity() {
-        let mut t = [0u8; 12];
-        t[..4].copy_from_slice(b"ping");
-        assert!(is_message_type_valid(&t));
-        t[6] = b'x';
-        assert!(!is_message_type_valid(&t));
-        assert_eq!(get_message_type(&t), "ping");
-        assert!(matches!(get_message_type(&t), Cow::Borrowed("ping")));
-        let mut u = [0u8; 12];
-        u[..5].copy_from_slice(b"logos");
-        assert!(matches!(get_message_type(&u), Cow::Borrowed("logos")));
-        u[..5].copy_from_slice(b"zzzzz");
-        assert!(matches!(get_message_type(&u), Cow::Owned(ref s) if s == "zzzzz"));
     }
 }

@@ -158,7 +158,7 @@ fn ten_thousand_addresses_at_once() {
         now,
         &mut rng,
     ) {
-        AddrOutcome::Oversized { message } => assert_eq!(message, "addr message size = 10000"),
+        AddrOutcome::Oversized(m) => assert_eq!(m.message(), "addr message size = 10000"),
         other => panic!("{other:?}"),
     }
     match peer.process_addr(
@@ -169,7 +169,7 @@ fn ten_thousand_addresses_at_once() {
         now,
         &mut rng,
     ) {
-        AddrOutcome::Oversized { message } => assert_eq!(message, "addrv2 message size = 1001"),
+        AddrOutcome::Oversized(m) => assert_eq!(m.message(), "addrv2 message size = 1001"),
         other => panic!("{other:?}"),
     }
 

@@ -21,7 +21,7 @@ struct Printer {
 }
 
 impl UpperLayer for Printer {
-    fn receive_message(&self, msg: &[u8]) -> bool {
+    fn receive_message(&self, msg: &[u8], _from: &net::MessageSource) -> bool {
         self.received.fetch_add(1, Ordering::SeqCst);
         if !self.quiet {
             println!("{} received: {}", self.name, String::from_utf8_lossy(msg));

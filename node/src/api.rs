@@ -875,7 +875,8 @@ impl P2p {
             return false;
         };
         r.banman.ban_subnet(&subnet, r.bantime, false);
-        //DMITRY: the host blacklists an address (2019 add_to_blacklist, called when validation fails); Core: rpc/net.cpp::setban (BanMan::Ban + CConnman::DisconnectNode(subnet)); kept: ban, then disconnect every matching peer.
+        //DMITRY: the host blacklists an address (2019 add_to_blacklist, called when validation fails); Core: rpc/net.cpp::setban (BanMan::Ban + CConnman::DisconnectNode(subnet)); kept: ban, then
+        // disconnect every matching peer.
         r.connman.disconnect_node_by_subnet(&subnet);
         true
     }
@@ -930,6 +931,8 @@ impl P2p {
                 for (subnet, entry) in bans {
                     r.banman.ban_subnet(&subnet, entry.n_ban_until, true);
                 }
+                // Core's setban disconnects the peers a new ban covers; merged bans do too.
+                r.connman.disconnect_banned();
             }
             Err(BanDbError::NotFound { .. }) => {}
             Err(e) => {

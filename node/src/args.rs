@@ -697,7 +697,8 @@ impl ArgsManager {
 
     /// Port of ArgsManager::UseDefaultSection (common/args.cpp).
     fn use_default_section(&self, arg: &str) -> bool {
-        //DMITRY: NETWORK_ONLY options from the config file's default section apply on Logos main as on Bitcoin main; Core: common/args.cpp::ArgsManager::UseDefaultSection (main only); changed: Logos main is the default network here.
+        //DMITRY: NETWORK_ONLY options from the config file's default section apply on Logos main as on Bitcoin main; Core: common/args.cpp::ArgsManager::UseDefaultSection (main only); changed: Logos main
+        // is the default network here.
         MAIN_CHAIN_NAMES.contains(&self.network.as_str()) || !self.network_only_args.contains(arg)
     }
 

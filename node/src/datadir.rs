@@ -31,7 +31,8 @@ pub const P2P_LMDB_DIRNAME: &str = "p2p.lmdb";
 /// Port of CBaseChainParams::DataDir (chainparamsbase.cpp): the network's subdirectory of the
 /// data directory ("" = the data directory itself).
 pub fn chain_data_dir_name(chain_name: &str) -> &'static str {
-    //DMITRY: Bitcoin main's files go to <datadir>/main/ instead of the datadir root; Core: chainparamsbase.cpp::CreateBaseChainParams (DataDir "" for main); changed: the root belongs to Logos main (the default network) and one p2p.lmdb cannot hold two networks.
+    //DMITRY: Bitcoin main's files go to <datadir>/main/ instead of the datadir root; Core: chainparamsbase.cpp::CreateBaseChainParams (DataDir "" for main); changed: the root
+    // belongs to Logos main (the default network) and one p2p.lmdb cannot hold two networks.
     match chain_name {
         "main" => "main",
         "test" => "testnet3",

@@ -232,7 +232,7 @@ unsafe impl Send for CUpper {}
 unsafe impl Sync for CUpper {}
 
 impl UpperLayer for CUpper {
-    fn receive_message(&self, msg: &[u8]) -> bool {
+    fn receive_message(&self, msg: &[u8], _from: &net::MessageSource) -> bool {
         // SAFETY: `msg` is valid for `msg.len()` bytes during the call (payloads are capped
         // far below `c_uint::MAX`); the callback is the host's, called as its contract says.
         unsafe { (self.receive)(msg.as_ptr().cast(), msg.len() as c_uint, self.user) }

@@ -89,7 +89,8 @@ pub fn setup_server_args(args: &mut ArgsManager) {
     setup_help_options(args);
 
     // Options
-    //DMITRY: -daemon/-daemonwait are not registered (an error on the command line, skipped in a config file); Core: init.cpp::SetupServerArgs and bitcoind.cpp::AppInit (fork_daemon); removed: run the node under a service manager instead.
+    //DMITRY: -daemon/-daemonwait are not registered (an error on the command line, skipped in a config file); Core: init.cpp::SetupServerArgs and bitcoind.cpp::AppInit (fork_daemon); removed: run the
+    // node under a service manager instead.
     args.add_arg("-version", "Print the version and exit", ANY, Options);
     args.add_arg(
         "-allowignoredconf",
@@ -821,7 +822,9 @@ pub fn app_init_parameter_interaction(
 
     let test_options = args.get_args("-test");
     if !test_options.is_empty() {
-        //DMITRY: -test=loopbackonly refuses to dial any non-loopback address, -test=loopbacknotlocal lets loopback peers be discouraged; Core: init.cpp::AppInitParameterInteraction (-test=addrman, bip94); changed: two test-mode guards added for DESIGN.md's "Safety rules for tests", and -test is also accepted on logosregtest.
+        //DMITRY: -test=loopbackonly refuses to dial any non-loopback address, -test=loopbacknotlocal lets loopback peers be discouraged; Core: init.cpp::AppInitParameterInteraction (-test=addrman, bip94); changed: two test-mode
+        // guards added for DESIGN.md's "Safety rules for tests", and -test is also accepted on
+        // logosregtest.
         if !matches!(chain, "regtest" | "logosregtest") {
             return Err("-test=<option> can only be used with regtest".to_string());
         }

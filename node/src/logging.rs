@@ -622,7 +622,9 @@ impl log::Log for Logger {
         if !self.will_log_category_level(category, level) {
             return;
         }
-        //DMITRY: info/warning/error records carry no category prefix even when their target names one; Core: logging.cpp::BCLog::Logger::GetLogPrefix ("[net:info]" for LogPrintLevel(NET, Info)); changed: Core's unconditional LogInfo/LogWarning/LogError have no category, and `log::info!(target: "net", ..)` is their equivalent here.
+        //DMITRY: info/warning/error records carry no category prefix even when their target names one; Core: logging.cpp::BCLog::Logger::GetLogPrefix ("[net:info]" for LogPrintLevel(NET, Info)); changed: Core's unconditional
+        // LogInfo/LogWarning/LogError have no category, and `log::info!(target: "net", ..)` is
+        // their equivalent here.
         let category = if level >= Level::Info && category != ALL {
             // Info/warning/error lines are unconditional; Core writes them without a category
             // (LogInfo, LogWarning, LogError).

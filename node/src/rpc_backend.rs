@@ -157,7 +157,9 @@ impl RpcBackend for NodeRpcBackend {
     }
 
     fn get_upload_target(&self) -> UploadTarget {
-        //DMITRY: no -maxuploadtarget; Core: net.cpp::CConnman::OutboundTargetReached and friends; removed: nothing is served that the target limits (no blocks), so getnettotals reports Core's values for an unset target.
+        //DMITRY: no -maxuploadtarget; Core: net.cpp::CConnman::OutboundTargetReached and friends; removed: nothing is
+        // served that the target limits (no blocks), so getnettotals reports Core's values for an
+        // unset target.
         UploadTarget {
             timeframe: MAX_UPLOAD_TIMEFRAME,
             target: 0,
@@ -203,7 +205,7 @@ impl RpcBackend for NodeRpcBackend {
             .unwrap_or_default();
         NetworkInfo {
             version: client_version_number(crate::init::CLIENT_VERSION),
-            subversion: connman.map_or_else(String::new, |c| c.user_agent().to_string()),
+            subversion: connman.map_or_else(String::new, |c| c.options().user_agent.clone()),
             protocol_version: protocol::version::PROTOCOL_VERSION,
             // No transactions: as bitcoind with -blocksonly.
             local_relay: false,
@@ -435,7 +437,7 @@ impl RpcBackend for NodeRpcBackend {
         let Some(c) = self.connman() else {
             return LogosStats::default();
         };
-        let f = c.flood_stats();
+        let (f, _) = c.flood_stats();
         LogosStats {
             seen_set_size: f.seen_set_size as u64,
             messages_delivered: f.delivered,

@@ -271,7 +271,7 @@ pub fn app_init_main(opts: &NodeOptions, dirs: &DataDirs) -> Result<Node, String
         Arc::new(net::clock::SystemClock),
         Some(Arc::clone(&banman)),
         Some(Arc::clone(&addrman)),
-        Arc::new(net::peerman::AcceptAll),
+        Arc::new(net::AcceptAll),
     )
     .map_err(|e| format!("Cannot create the connection manager: {e}"))?;
     connman.start().map_err(|e| {

@@ -114,7 +114,7 @@ fn api_important_retention_is_bounded() {
     use protocol::Chain;
     // Count bound: 2 of 3 kept.
     let mut cfg = P2pConfig::loopback_test(Chain::LogosRegtest);
-    cfg.net.important_max_count = 2;
+    cfg.net.flood.important_max_count = 2;
     let a = P2p::start(cfg, Recorder::new()).unwrap();
     for m in [&b"!one"[..], b"!two", b"!three"] {
         assert!(!a.propagate_message(m), "no peer connected");
@@ -131,7 +131,7 @@ fn api_important_retention_is_bounded() {
 
     // Byte bound: 10 bytes hold one 6-byte payload; a payload over the bound is not kept.
     let mut cfg = P2pConfig::loopback_test(Chain::LogosRegtest);
-    cfg.net.important_max_bytes = 10;
+    cfg.net.flood.important_max_bytes = 10;
     let c = P2p::start(cfg, Recorder::new()).unwrap();
     for m in [&b"!aaaaa"[..], b"!bbbbb", b"!this one is too long"] {
         assert!(!c.propagate_message(m));

@@ -1,6 +1,7 @@
 //! The 24-byte message header (Core's `CMessageHeader`, protocol.h): message start (4),
 //! message type (12, NUL padded), payload size (4, little-endian), checksum (4).
 
+use std::borrow::Cow;
 use std::io::{self, Read, Write};
 
 use crate::encode::{read_array, Decodable, Encodable, Error, MAX_SIZE};
@@ -89,6 +90,63 @@ impl MessageHeader {
     /// Bytes that are not UTF-8 are replaced (only an invalid message type can contain them).
     pub fn get_message_type(&self) -> String {
         String::from_utf8_lossy(self.command_raw()).into_owned()
+    }
+
+    /// Port of CMessageHeader::GetMessageType (protocol.cpp) for the receive path: a type this
+    /// crate knows (Core's `ALL_NET_MESSAGE_TYPES` or `logos`) comes back borrowed from the
+    /// static table, so receiving a message allocates no string; others are owned (bytes that
+    /// are not UTF-8 replaced).
+    pub fn message_type(&self) -> Cow<'static, str> {
+        let raw = self.command_raw();
+        match crate::message::known_message_type(raw) {
+            Some(t) => Cow::Borrowed(t),
+            None => Cow::Owned(String::from_utf8_lossy(raw).into_owned()),
+        }
+    }
+
+    /// The 24 bytes of this header as sent on the wire.
+    pub fn to_bytes(&self) -> [u8; HEADER_SIZE] {
+        let mut h = [0u8; HEADER_SIZE];
+        h[..MESSAGE_START_SIZE].copy_from_slice(&self.magic);
+        h[MESSAGE_START_SIZE..MESSAGE_SIZE_OFFSET].copy_from_slice(&self.command);
+        h[MESSAGE_SIZE_OFFSET..CHECKSUM_OFFSET].copy_from_slice(&self.length.to_le_bytes());
+        h[CHECKSUM_OFFSET..].copy_from_slice(&self.checksum);
+        h
+    }
+
+    /// A header from its 24 wire bytes (any bytes form a header; the checks are
+    /// [`Self::check_start_and_size`] and [`Self::check_payload_hash`]).
+    pub fn from_bytes(b: &[u8; HEADER_SIZE]) -> Self {
+        let mut magic = [0u8; MESSAGE_START_SIZE];
+        magic.copy_from_slice(&b[..MESSAGE_START_SIZE]);
+        let mut command = [0u8; COMMAND_SIZE];
+        command.copy_from_slice(&b[MESSAGE_START_SIZE..MESSAGE_SIZE_OFFSET]);
+        let mut len = [0u8; MESSAGE_SIZE_SIZE];
+        len.copy_from_slice(&b[MESSAGE_SIZE_OFFSET..CHECKSUM_OFFSET]);
+        let mut checksum = [0u8; CHECKSUM_SIZE];
+        checksum.copy_from_slice(&b[CHECKSUM_OFFSET..]);
+        MessageHeader {
+            magic,
+            command,
+            length: u32::from_le_bytes(len),
+            checksum,
+        }
+    }
+
+    /// Port of the header construction in V1Transport::SetMessageToSend (net.cpp), given the
+    /// payload's network hash (computed once: for `logos` it is also the payload's id). A type
+    /// longer than 12 bytes is cut (only hand-built types can be; every type we send fits).
+    pub fn frame(magic: [u8; 4], command: &str, payload_len: usize, hash: &[u8; 32]) -> Self {
+        let mut c = [0u8; COMMAND_SIZE];
+        let b = command.as_bytes();
+        let n = b.len().min(COMMAND_SIZE);
+        c[..n].copy_from_slice(&b[..n]);
+        MessageHeader {
+            magic,
+            command: c,
+            length: payload_len as u32,
+            checksum: crate::hash::checksum_from_hash(hash),
+        }
     }
 
     /// The message type bytes before the first NUL.
@@ -204,6 +262,19 @@ mod tests {
         let back: MessageHeader = deserialize(&serialize(&h)).unwrap();
         assert_eq!(back, h);
         assert_eq!(back.command_str(), Some("verack"));
+    }
+
+    #[test]
+    fn known_types_are_borrowed() {
+        let h = MessageHeader::new(REGTEST, "ping", 0, [0; 4]).unwrap();
+        assert!(matches!(h.message_type(), Cow::Borrowed("ping")));
+        let h = MessageHeader::new(REGTEST, "logos", 0, [0; 4]).unwrap();
+        assert!(matches!(h.message_type(), Cow::Borrowed("logos")));
+        let h = MessageHeader::new(REGTEST, "zzzzz", 0, [0; 4]).unwrap();
+        assert!(matches!(h.message_type(), Cow::Owned(ref s) if s == "zzzzz"));
+        let b = h.to_bytes();
+        assert_eq!(b.to_vec(), crate::encode::serialize(&h));
+        assert_eq!(MessageHeader::from_bytes(&b), h);
     }
 
     #[test]

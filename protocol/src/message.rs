@@ -163,6 +163,18 @@ pub const IGNORED_MESSAGE_TYPES: [&str; 27] = [
     t::SENDTXRCNCL,
 ];
 
+/// The static name of a message type this crate knows (`logos` or one of Core's
+/// [`ALL_NET_MESSAGE_TYPES`]), if `name` (the type's bytes before the first NUL) is one.
+pub fn known_message_type(name: &[u8]) -> Option<&'static str> {
+    if name == t::LOGOS.as_bytes() {
+        return Some(t::LOGOS);
+    }
+    ALL_NET_MESSAGE_TYPES
+        .iter()
+        .copied()
+        .find(|c| c.as_bytes() == name)
+}
+
 /// True for the transaction / block message types this crate recognises but does not parse.
 pub fn is_ignored_message_type(command: &str) -> bool {
     IGNORED_MESSAGE_TYPES.contains(&command)
@@ -225,6 +237,17 @@ impl NetworkMessage {
         }
     }
 
+    /// The message type as a `&'static str` when it is one this crate knows (every message
+    /// the node sends is); `None` for a hand-built unknown type.
+    pub fn static_command(&self) -> Option<&'static str> {
+        match self {
+            NetworkMessage::Ignored { command, .. } | NetworkMessage::Unknown { command, .. } => {
+                known_message_type(command.as_bytes())
+            }
+            m => known_message_type(m.command().as_bytes()),
+        }
+    }
+
     /// The payload bytes.
     pub fn encode_payload(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -257,6 +280,47 @@ impl NetworkMessage {
     /// A `pong` shorter than 8 bytes is an error here; Core does not throw for it but logs
     /// "Short payload" — the caller knows the command and can do the same.
     pub fn decode_payload(command: &str, payload: &[u8]) -> Result<Self, Error> {
+        match command {
+            t::LOGOS => Ok(NetworkMessage::Logos(payload.to_vec())),
+            c if !Self::parses(c) => Self::decode_payload_owned(c, payload.to_vec()),
+            c => Self::decode_parsed(c, payload),
+        }
+    }
+
+    /// [`Self::decode_payload`] taking the payload by value: a `logos`, transaction/block or
+    /// unknown payload moves into the message without a copy (the receive path's form).
+    pub fn decode_payload_owned(command: &str, payload: Vec<u8>) -> Result<Self, Error> {
+        Ok(match command {
+            t::LOGOS => NetworkMessage::Logos(payload),
+            c if is_ignored_message_type(c) => NetworkMessage::Ignored {
+                command: c.to_owned(),
+                payload,
+            },
+            c if Self::parses(c) => return Self::decode_parsed(c, &payload),
+            c => NetworkMessage::Unknown {
+                command: c.to_owned(),
+                payload,
+            },
+        })
+    }
+
+    /// Whether messages of type `command` have fields this crate decodes.
+    fn parses(command: &str) -> bool {
+        matches!(
+            command,
+            t::VERSION
+                | t::VERACK
+                | t::PING
+                | t::PONG
+                | t::GETADDR
+                | t::ADDR
+                | t::ADDRV2
+                | t::SENDADDRV2
+        )
+    }
+
+    /// The decoding of the types [`Self::parses`] names.
+    fn decode_parsed(command: &str, payload: &[u8]) -> Result<Self, Error> {
         let mut r = payload;
         Ok(match command {
             t::VERSION => NetworkMessage::Version(VersionMessage::decode_payload(payload)?),
@@ -269,11 +333,6 @@ impl NetworkMessage {
                 NetworkMessage::AddrV2(decode_addr_vec(&mut r, AddrSerParams::V2_NETWORK)?)
             }
             t::SENDADDRV2 => NetworkMessage::SendAddrV2,
-            t::LOGOS => NetworkMessage::Logos(payload.to_vec()),
-            c if is_ignored_message_type(c) => NetworkMessage::Ignored {
-                command: c.to_owned(),
-                payload: payload.to_vec(),
-            },
             c => NetworkMessage::Unknown {
                 command: c.to_owned(),
                 payload: payload.to_vec(),

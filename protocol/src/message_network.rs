@@ -102,6 +102,25 @@ impl VersionMessage {
         Ok(m)
     }
 
+    /// Port of the first reads of the `version` branch of PeerManagerImpl::ProcessMessage
+    /// (net_processing.cpp): version, services, time and the receiver's address, the fields
+    /// Core reads (and acts on: `SetServices`, the service and version checks) before the
+    /// optional ones. The other fields keep their defaults. The node uses it when
+    /// [`Self::decode_payload`] fails in the optional fields, to take Core's steps that come
+    /// before the failing read.
+    pub fn decode_head(payload: &[u8]) -> Result<Self, Error> {
+        let mut r = payload;
+        let mut m = VersionMessage {
+            version: i32::consensus_decode(&mut r)?,
+            services: ServiceFlags(u64::consensus_decode(&mut r)?),
+            timestamp: i64::consensus_decode(&mut r)?,
+            ..VersionMessage::default()
+        };
+        m.addr_recv.n_services = ServiceFlags(u64::from_le_bytes(read_ignored::<8>(&mut r)?));
+        m.addr_recv.service = decode_service(&mut r, AddrEncoding::V1)?;
+        Ok(m)
+    }
+
     /// The receiver's address as a `CService` (addrMe in Core's handler).
     pub fn addr_me(&self) -> &CService {
         &self.addr_recv.service
@@ -201,6 +220,21 @@ mod tests {
         // Part of the sender's address present: ignore(26) fails.
         assert_eq!(
             VersionMessage::decode_payload(&full[..50]).unwrap_err(),
+            Error::IgnoreEndOfData
+        );
+    }
+
+    #[test]
+    fn head_decodes_where_the_tail_fails() {
+        let full = hex::decode(BITCOIND_VERSION).unwrap();
+        // 50 bytes: the head (46) is whole, the sender's address is cut.
+        assert!(VersionMessage::decode_payload(&full[..50]).is_err());
+        let head = VersionMessage::decode_head(&full[..50]).unwrap();
+        assert_eq!(head.version, 70016);
+        assert_eq!(head.services, ServiceFlags(0x0c09));
+        assert_eq!(head.nonce, 1);
+        assert_eq!(
+            VersionMessage::decode_head(&full[..20]).unwrap_err(),
             Error::IgnoreEndOfData
         );
     }

@@ -131,7 +131,7 @@ impl Recorder {
 }
 
 impl UpperLayer for Recorder {
-    fn receive_message(&self, msg: &[u8]) -> bool {
+    fn receive_message(&self, msg: &[u8], _from: &net::MessageSource) -> bool {
         if let Ok(mut g) = self.got.lock() {
             g.push(msg.to_vec());
         }

@@ -41,7 +41,7 @@ impl Recorder {
 }
 
 impl UpperLayer for Recorder {
-    fn receive_message(&self, msg: &[u8]) -> bool {
+    fn receive_message(&self, msg: &[u8], _from: &net::MessageSource) -> bool {
         self.got.lock().push(msg.to_vec());
         !self.reject.load(Ordering::SeqCst)
     }
