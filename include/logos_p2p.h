@@ -124,6 +124,32 @@ typedef bool (*LogosP2pMessageCallback)(const void *msg, unsigned int size, void
 typedef void (*LogosP2pUiCallback)(int level, const char *text, void *user);
 
 /*
+ The peer a payload came from ([`LogosP2pReceiveFromCallback`]).
+ */
+typedef struct LogosP2pSender {
+  /*
+   Node id (as [`logos_p2p_get_peers`] lists it).
+   */
+  int64_t id;
+  /*
+   `ip:port` (`[v6]:port`), NUL-terminated.
+   */
+  char address[LOGOS_P2P_ADDRESS_SIZE];
+} LogosP2pSender;
+
+/*
+ The receive callback with the sender: like `receive_message`, plus who sent the payload
+ (valid for the call only), so the host can punish a peer that floods invalid payloads
+ ([`logos_p2p_add_to_blacklist`] on its address). Called on the message-handler thread with
+ no lock of the layer held: it may call any `logos_p2p_*` function on the same handle but
+ [`logos_p2p_shutdown`]; must not unwind.
+ */
+typedef bool (*LogosP2pReceiveFromCallback)(const void *msg,
+                                            unsigned int size,
+                                            const struct LogosP2pSender *sender,
+                                            void *user);
+
+/*
  Port of p2p_config (logos/p2p/p2p.h) for C.
  */
 typedef struct LogosP2pConfig {
@@ -163,7 +189,8 @@ typedef struct LogosP2pConfig {
    */
   bool test_mode;
   /*
-   Required: a new `logos` payload arrived.
+   A new `logos` payload arrived. Required unless `receive_message_from` is set (which
+   then takes its place).
    */
   LogosP2pMessageCallback receive_message;
   /*
@@ -182,6 +209,11 @@ typedef struct LogosP2pConfig {
    Passed to `ui_message`.
    */
   void *ui_user;
+  /*
+   Optional: the receive callback with the sender; when set, it is called instead of
+   `receive_message` (with `callback_user`).
+   */
+  LogosP2pReceiveFromCallback receive_message_from;
 } LogosP2pConfig;
 
 /*

@@ -284,17 +284,20 @@ impl BanMan {
         banman
     }
 
-    /// Port of BanMan::LoadBanlist (banman.cpp).
+    /// Port of BanMan::LoadBanlist (banman.cpp). The user-interface notifications go out with
+    /// no lock held (Core sends them under `m_banned_mutex`; a host callback here may call back
+    /// into the ban manager).
     fn load_banlist(&self) {
-        let mut state = self.m_banned_mutex.lock();
         if let Some(ui) = &self.m_client_interface {
             ui.init_message("Loading banlist…");
         }
+        let mut state = self.m_banned_mutex.lock();
         let start = Instant::now();
+        let mut swept = false;
         match self.m_ban_db.read() {
             Ok(banned) => {
                 state.m_banned = banned;
-                self.sweep_banned(&mut state);
+                swept = Self::sweep_banned(&mut state, self.clock.now());
                 log::debug!(
                     target: "net",
                     "Loaded {} banned node addresses/subnets  {}ms",
@@ -311,6 +314,10 @@ impl BanMan {
                 state.m_is_dirty = true;
             }
         }
+        drop(state);
+        if swept {
+            self.notify_banned_list_changed();
+        }
     }
 
     /// Port of BanMan::DumpBanlist (banman.cpp): sweep expired bans and, if anything changed
@@ -319,15 +326,22 @@ impl BanMan {
     pub fn dump_banlist(&self) {
         let _dump_guard = self.dump_mutex.lock();
 
-        let banmap = {
+        let (banmap, swept) = {
             let mut state = self.m_banned_mutex.lock();
-            self.sweep_banned(&mut state);
+            let swept = Self::sweep_banned(&mut state, self.clock.now());
             if !state.m_is_dirty {
+                drop(state);
+                if swept {
+                    self.notify_banned_list_changed();
+                }
                 return;
             }
             state.m_is_dirty = false;
-            state.m_banned.clone()
+            (state.m_banned.clone(), swept)
         };
+        if swept {
+            self.notify_banned_list_changed();
+        }
 
         let start = Instant::now();
         if let Err(e) = self.m_ban_db.write(&banmap) {
@@ -458,9 +472,15 @@ impl BanMan {
     /// Port of BanMan::GetBanned (banman.cpp): a copy of the current bans, expired ones swept
     /// out first.
     pub fn get_banned(&self) -> BanMap {
-        let mut state = self.m_banned_mutex.lock();
-        self.sweep_banned(&mut state);
-        state.m_banned.clone()
+        let (banned, swept) = {
+            let mut state = self.m_banned_mutex.lock();
+            let swept = Self::sweep_banned(&mut state, self.clock.now());
+            (state.m_banned.clone(), swept)
+        };
+        if swept {
+            self.notify_banned_list_changed();
+        }
+        banned
     }
 
     /// Not in Core: the current time as this ban manager sees it (Core's `GetTime()`).
@@ -474,9 +494,9 @@ impl BanMan {
     }
 
     /// Port of BanMan::SweepBanned (banman.cpp): drop bans that have expired (or whose subnet is
-    /// invalid). Called with `m_banned_mutex` held.
-    fn sweep_banned(&self, state: &mut BanManState) {
-        let now = self.clock.now();
+    /// invalid). Called with `m_banned_mutex` held; returns whether the list changed, and the
+    /// caller notifies the user interface once it released the lock.
+    fn sweep_banned(state: &mut BanManState, now: i64) -> bool {
         let before = state.m_banned.len();
         state.m_banned.retain(|sub_net, entry| {
             let keep = sub_net.is_valid() && now <= entry.n_ban_until;
@@ -487,8 +507,9 @@ impl BanMan {
         });
         if state.m_banned.len() != before {
             state.m_is_dirty = true;
-            self.notify_banned_list_changed();
+            return true;
         }
+        false
     }
 
     fn notify_banned_list_changed(&self) {

@@ -79,6 +79,13 @@ pub enum StoreError {
         /// The key.
         key: String,
     },
+    /// Another store failed (a host's store, in memory, through the C ABI).
+    Backend {
+        /// The store.
+        store: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -91,6 +98,7 @@ impl fmt::Display for StoreError {
             StoreError::NotFound { store, key } => {
                 write!(f, "LMDB store {store} holds no {key}")
             }
+            StoreError::Backend { store, reason } => write!(f, "{store}: {reason}"),
         }
     }
 }
@@ -187,6 +195,225 @@ pub fn addrman_from_bytes(
     Ok(addrman)
 }
 
+/// A key/value store holding the address database and the ban list, each one value written in
+/// one transaction: LMDB ([`Store`], standalone or inside a host's environment), or any other
+/// store a host provides (in memory, a raw `MDB_env *` through the C ABI).
+///
+/// The required methods move bytes; the provided ones are Core's load and dump logic
+/// (`LoadAddrman`, `DumpPeerAddresses`, `CBanDB`), so every store goes through the same path.
+pub trait KvStore: Send + Sync {
+    /// The value of `key`, if any.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Replace the value of `key` atomically.
+    fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Remove `key`; false if it held nothing.
+    fn delete(&self, key: &str) -> Result<bool, StoreError>;
+    /// The store's name in messages.
+    fn name(&self) -> String;
+
+    /// Not in Core: how a value of this store is named in errors (`peers.dat in <store>`).
+    fn value_name(&self, key: &str) -> String {
+        format!("{key} in {}", self.name())
+    }
+
+    /// Not in Core: the time, seconds, for the names of values moved aside.
+    fn now(&self) -> i64 {
+        SystemClock.now()
+    }
+
+    /// Not in Core: move the value of `key` to `new_key` (replacing any value there), so that
+    /// `key` reads as absent, as Core renames a bad file. Returns false if `key` held nothing.
+    fn rename(&self, key: &str, new_key: &str) -> Result<bool, StoreError> {
+        let Some(value) = self.get(key)? else {
+            return Ok(false);
+        };
+        self.put(new_key, &value)?;
+        self.delete(key)
+    }
+
+    /// Not in Core: move a bad value aside to `<key>.corrupt-<now>` (a free name: `-1`, `-2`, … appended if
+    /// taken) so that the next load starts empty; returns the new key, or `None` if `key` held
+    /// nothing. The moved value stays in the store for inspection or export.
+    fn move_aside(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let base = format!("{key}.corrupt-{}", self.now());
+        let mut new_key = base.clone();
+        let mut n = 0;
+        while self.get(&new_key)?.is_some() {
+            n += 1;
+            new_key = format!("{base}-{n}");
+        }
+        if self.rename(key, &new_key)? {
+            log::warn!(
+                "Moved unreadable {} aside to {new_key}",
+                self.value_name(key)
+            );
+            Ok(Some(new_key))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Port of DumpPeerAddresses (addrdb.cpp): store the complete peers.dat serialization of
+    /// `addrman` (with `message_start`, checksum by the addrman's hash) as one value, written in
+    /// one transaction.
+    fn dump_peer_addresses(
+        &self,
+        addrman: &AddrMan,
+        message_start: [u8; 4],
+    ) -> Result<(), StoreError> {
+        let bytes = crate::addrdb::write_peers_dat(addrman, message_start);
+        self.put(PEERS_KEY, &bytes)
+    }
+
+    /// Not in Core: the stored address database, checked strictly: `Ok(None)` if there is none, and every
+    /// problem — including a newer format — is an error naming the value and the store.
+    fn read_addrman(
+        &self,
+        netgroupman: NetGroupManager,
+        opts: &AddrManOptions<'_>,
+    ) -> Result<Option<AddrMan>, LoadError> {
+        let Some(bytes) = self.get(PEERS_KEY)? else {
+            return Ok(None);
+        };
+        addrman_from_bytes(&bytes, netgroupman, opts, &self.value_name(PEERS_KEY))
+            .map(Some)
+            .map_err(LoadError::Corrupt)
+    }
+
+    /// Port of LoadAddrman (addrdb.cpp) on the store.
+    ///
+    /// - No stored value: a new empty addrman, stored at once ("Creating peers.dat because the
+    ///   file was not found").
+    /// - A newer, incompatible format: the value is moved to [`PEERS_BACKUP_KEY`] and a new
+    ///   empty addrman stored, as Core renames the file to `peers.dat.bak`.
+    /// - Any other fault (wrong network magic, checksum, truncation, corrupt content): an error
+    ///   naming the value and the store; the caller may [`KvStore::move_aside`] the value (see
+    ///   [`KvStore::load_addrman_or_move_aside`]) and start empty.
+    fn load_addrman(
+        &self,
+        netgroupman: NetGroupManager,
+        opts: &AddrManOptions<'_>,
+    ) -> Result<AddrMan, LoadError> {
+        let start = Instant::now();
+        let ngm = netgroupman.clone();
+        match self.read_addrman(netgroupman, opts) {
+            Ok(Some(addrman)) => {
+                log::info!(
+                    "Loaded {} addresses from peers.dat  {}ms",
+                    addrman.size(None, None),
+                    start.elapsed().as_millis()
+                );
+                Ok(addrman)
+            }
+            Ok(None) => {
+                let addrman = opts.new_addrman(ngm);
+                log::info!(
+                    "Creating peers.dat because the file was not found (\"{}\")",
+                    self.value_name(PEERS_KEY)
+                );
+                self.dump_peer_addresses(&addrman, opts.params.message_start)?;
+                Ok(addrman)
+            }
+            Err(LoadError::Corrupt(e)) if e.is_incompatible_version() => {
+                self.rename(PEERS_KEY, PEERS_BACKUP_KEY)?;
+                let addrman = opts.new_addrman(ngm);
+                log::info!(
+                    "Creating new peers.dat because the file version was not compatible (\"{}\"). Original backed up to {PEERS_BACKUP_KEY}",
+                    self.value_name(PEERS_KEY)
+                );
+                self.dump_peer_addresses(&addrman, opts.params.message_start)?;
+                Ok(addrman)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Port of LoadAddrman (addrdb.cpp), changed: [`KvStore::load_addrman`], and if the stored value is corrupt: log the error, move the
+    /// value aside ([`KvStore::move_aside`]) and start with a new empty addrman. Returns the error
+    /// that was recovered from, if any, so the node can tell the user.
+    fn load_addrman_or_move_aside(
+        &self,
+        netgroupman: NetGroupManager,
+        opts: &AddrManOptions<'_>,
+    ) -> Result<(AddrMan, Option<LoadError>), StoreError> {
+        match self.load_addrman(netgroupman.clone(), opts) {
+            Ok(a) => Ok((a, None)),
+            Err(LoadError::Store(e)) => Err(e),
+            Err(e) => {
+                //DMITRY: an unreadable address database is moved aside to peers.dat.corrupt-<time> and the node starts empty; Core: addrdb.cpp::LoadAddrman (returns an error, the node refuses to start); changed: DESIGN.md Storage
+                // asks the node to move it aside and start empty (load_addrman keeps Core's error
+                // for callers that want it).
+                log::error!("{e}");
+                self.move_aside(PEERS_KEY)?;
+                let addrman = opts.new_addrman(netgroupman);
+                self.dump_peer_addresses(&addrman, opts.params.message_start)?;
+                Ok((addrman, Some(e)))
+            }
+        }
+    }
+
+    /// Port of CBanDB::Write (addrdb.cpp): store `banmap` as the `banlist.json` text, one value
+    /// in one transaction.
+    fn dump_banlist(&self, banmap: &BanMap) -> Result<(), StoreError> {
+        self.put(BANLIST_KEY, write_banlist_json(banmap).as_bytes())
+    }
+
+    /// Port of CBanDB::Read (addrdb.cpp), strictly (nothing moved aside): the stored bans and the
+    /// entries dropped for an unknown version or an unparseable subnet.
+    fn load_banlist(&self) -> Result<ParsedBanMap, BanDbError> {
+        let name = self.value_name(BANLIST_KEY);
+        let bytes = self
+            .get(BANLIST_KEY)
+            .map_err(|e| BanDbError::Io {
+                name: name.clone(),
+                reason: e.to_string(),
+            })?
+            .ok_or_else(|| BanDbError::NotFound { name: name.clone() })?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| BanDbError::InvalidJson {
+            name: name.clone(),
+            reason: format!("Settings file {name} does not contain valid JSON (not UTF-8: {e})"),
+        })?;
+        read_banlist_json(text, &name)
+    }
+}
+
+/// The ban list of a [`KvStore`] as BanMan's database (Core's `CBanDB`).
+#[derive(Clone)]
+pub struct KvBanDb(pub Arc<dyn KvStore>);
+
+impl BanDb for KvBanDb {
+    fn write(&self, banmap: &BanMap) -> Result<(), BanDbError> {
+        self.0.dump_banlist(banmap).map_err(|e| BanDbError::Io {
+            name: self.0.value_name(BANLIST_KEY),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Reads the ban list; a corrupt value is logged and moved aside (to
+    /// `banlist.json.corrupt-<time>`) before the error is returned, so that `BanMan`'s
+    /// "Recreating the banlist database" does not destroy it.
+    fn read(&self) -> Result<BanMap, BanDbError> {
+        //DMITRY: an unreadable ban list is moved aside to banlist.json.corrupt-<time> before BanMan recreates it; Core: addrdb.cpp::CBanDB::Read + banman.cpp::BanMan::LoadBanlist (recreated over the bad file); changed: the bad
+        // bans are kept for inspection.
+        match self.0.load_banlist() {
+            Ok(p) => Ok(p.bans),
+            Err(e) => {
+                if e.is_corrupt() {
+                    log::error!("{e}");
+                    if let Err(me) = self.0.move_aside(BANLIST_KEY) {
+                        log::error!("{me}");
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn name(&self) -> String {
+        self.0.value_name(BANLIST_KEY)
+    }
+}
+
 /// The LMDB store of one node: address database and ban list.
 #[derive(Clone)]
 pub struct Store {
@@ -258,11 +485,6 @@ impl Store {
         self
     }
 
-    /// Not in Core: the store's name in messages (its directory, or the host's name for it).
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Not in Core: the LMDB environment.
     pub fn env(&self) -> &Arc<Environment> {
         &self.env
@@ -281,13 +503,8 @@ impl Store {
         }
     }
 
-    /// Not in Core: how a value of this store is named in errors: `peers.dat in LMDB store <dir>`.
-    pub fn value_name(&self, key: &str) -> String {
-        format!("{key} in LMDB store {}", self.name)
-    }
-
     /// Not in Core: the value of `key`, if any (one read transaction).
-    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    fn get_value(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self
             .env
             .begin_ro_txn()
@@ -299,12 +516,6 @@ impl Store {
         };
         txn.abort();
         Ok(value)
-    }
-
-    /// Not in Core: replace the value of `key` in one write transaction: either the whole new value is
-    /// committed or the old one stays.
-    pub fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.put_with(key, value, || Ok(()))
     }
 
     /// Not in Core: [`Store::put`] with `before_commit` run after the value is written into the transaction
@@ -353,7 +564,7 @@ impl Store {
     /// Not in Core: move the value of `key` aside to `new_key` (replacing any value there) in one write
     /// transaction, so that `key` reads as absent and the caller starts empty. Core renames a
     /// bad file the same way. Returns false if `key` held nothing.
-    pub fn rename(&self, key: &str, new_key: &str) -> Result<bool, StoreError> {
+    fn rename_value(&self, key: &str, new_key: &str) -> Result<bool, StoreError> {
         let mut txn = self
             .env
             .begin_rw_txn()
@@ -370,151 +581,6 @@ impl Store {
         txn.commit()
             .map_err(|e| self.lmdb_err(&format!("moving {key} to {new_key}"), e))?;
         Ok(true)
-    }
-
-    /// Not in Core: move a bad value aside to `<key>.corrupt-<now>` (a free name: `-1`, `-2`, … appended if
-    /// taken) so that the next load starts empty; returns the new key, or `None` if `key` held
-    /// nothing. The moved value stays in the store for inspection or export.
-    pub fn move_aside(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let base = format!("{key}.corrupt-{}", self.clock.now());
-        let mut new_key = base.clone();
-        let mut n = 0;
-        while self.get(&new_key)?.is_some() {
-            n += 1;
-            new_key = format!("{base}-{n}");
-        }
-        if self.rename(key, &new_key)? {
-            log::warn!(
-                "Moved unreadable {} aside to {new_key}",
-                self.value_name(key)
-            );
-            Ok(Some(new_key))
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// Port of DumpPeerAddresses (addrdb.cpp): store the complete peers.dat serialization of
-    /// `addrman` (with `message_start`, checksum by the addrman's hash) as one value, written in
-    /// one transaction.
-    pub fn dump_peer_addresses(
-        &self,
-        addrman: &AddrMan,
-        message_start: [u8; 4],
-    ) -> Result<(), StoreError> {
-        let bytes = crate::addrdb::write_peers_dat(addrman, message_start);
-        self.put(PEERS_KEY, &bytes)
-    }
-
-    /// Not in Core: the stored address database, checked strictly: `Ok(None)` if there is none, and every
-    /// problem — including a newer format — is an error naming the value and the store.
-    pub fn read_addrman(
-        &self,
-        netgroupman: NetGroupManager,
-        opts: &AddrManOptions<'_>,
-    ) -> Result<Option<AddrMan>, LoadError> {
-        let Some(bytes) = self.get(PEERS_KEY)? else {
-            return Ok(None);
-        };
-        addrman_from_bytes(&bytes, netgroupman, opts, &self.value_name(PEERS_KEY))
-            .map(Some)
-            .map_err(LoadError::Corrupt)
-    }
-
-    /// Port of LoadAddrman (addrdb.cpp) on the store.
-    ///
-    /// - No stored value: a new empty addrman, stored at once ("Creating peers.dat because the
-    ///   file was not found").
-    /// - A newer, incompatible format: the value is moved to [`PEERS_BACKUP_KEY`] and a new
-    ///   empty addrman stored, as Core renames the file to `peers.dat.bak`.
-    /// - Any other fault (wrong network magic, checksum, truncation, corrupt content): an error
-    ///   naming the value and the store; the caller may [`Store::move_aside`] the value (see
-    ///   [`Store::load_addrman_or_move_aside`]) and start empty.
-    pub fn load_addrman(
-        &self,
-        netgroupman: NetGroupManager,
-        opts: &AddrManOptions<'_>,
-    ) -> Result<AddrMan, LoadError> {
-        let start = Instant::now();
-        let ngm = netgroupman.clone();
-        match self.read_addrman(netgroupman, opts) {
-            Ok(Some(addrman)) => {
-                log::info!(
-                    "Loaded {} addresses from peers.dat  {}ms",
-                    addrman.size(None, None),
-                    start.elapsed().as_millis()
-                );
-                Ok(addrman)
-            }
-            Ok(None) => {
-                let addrman = opts.new_addrman(ngm);
-                log::info!(
-                    "Creating peers.dat because the file was not found (\"{}\")",
-                    self.value_name(PEERS_KEY)
-                );
-                self.dump_peer_addresses(&addrman, opts.params.message_start)?;
-                Ok(addrman)
-            }
-            Err(LoadError::Corrupt(e)) if e.is_incompatible_version() => {
-                self.rename(PEERS_KEY, PEERS_BACKUP_KEY)?;
-                let addrman = opts.new_addrman(ngm);
-                log::info!(
-                    "Creating new peers.dat because the file version was not compatible (\"{}\"). Original backed up to {PEERS_BACKUP_KEY}",
-                    self.value_name(PEERS_KEY)
-                );
-                self.dump_peer_addresses(&addrman, opts.params.message_start)?;
-                Ok(addrman)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Port of LoadAddrman (addrdb.cpp), changed: [`Store::load_addrman`], and if the stored value is corrupt: log the error, move the
-    /// value aside ([`Store::move_aside`]) and start with a new empty addrman. Returns the error
-    /// that was recovered from, if any, so the node can tell the user.
-    pub fn load_addrman_or_move_aside(
-        &self,
-        netgroupman: NetGroupManager,
-        opts: &AddrManOptions<'_>,
-    ) -> Result<(AddrMan, Option<LoadError>), StoreError> {
-        match self.load_addrman(netgroupman.clone(), opts) {
-            Ok(a) => Ok((a, None)),
-            Err(LoadError::Store(e)) => Err(e),
-            Err(e) => {
-                //DMITRY: an unreadable address database is moved aside to peers.dat.corrupt-<time> and the node starts empty; Core: addrdb.cpp::LoadAddrman (returns an error, the node refuses to start); changed: DESIGN.md Storage
-                // asks the node to move it aside and start empty (load_addrman keeps Core's error
-                // for callers that want it).
-                log::error!("{e}");
-                self.move_aside(PEERS_KEY)?;
-                let addrman = opts.new_addrman(netgroupman);
-                self.dump_peer_addresses(&addrman, opts.params.message_start)?;
-                Ok((addrman, Some(e)))
-            }
-        }
-    }
-
-    /// Port of CBanDB::Write (addrdb.cpp): store `banmap` as the `banlist.json` text, one value
-    /// in one transaction.
-    pub fn dump_banlist(&self, banmap: &BanMap) -> Result<(), StoreError> {
-        self.put(BANLIST_KEY, write_banlist_json(banmap).as_bytes())
-    }
-
-    /// Port of CBanDB::Read (addrdb.cpp), strictly (nothing moved aside): the stored bans and the
-    /// entries dropped for an unknown version or an unparseable subnet.
-    pub fn load_banlist(&self) -> Result<ParsedBanMap, BanDbError> {
-        let name = self.value_name(BANLIST_KEY);
-        let bytes = self
-            .get(BANLIST_KEY)
-            .map_err(|e| BanDbError::Io {
-                name: name.clone(),
-                reason: e.to_string(),
-            })?
-            .ok_or_else(|| BanDbError::NotFound { name: name.clone() })?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| BanDbError::InvalidJson {
-            name: name.clone(),
-            reason: format!("Settings file {name} does not contain valid JSON (not UTF-8: {e})"),
-        })?;
-        read_banlist_json(text, &name)
     }
 
     /// Not in Core: import a bitcoind `peers.dat` file: checked with `opts` (errors name the file), then
@@ -600,36 +666,49 @@ impl Store {
     }
 }
 
-impl BanDb for Store {
-    fn write(&self, banmap: &BanMap) -> Result<(), BanDbError> {
-        self.dump_banlist(banmap).map_err(|e| BanDbError::Io {
-            name: self.value_name(BANLIST_KEY),
-            reason: e.to_string(),
-        })
+impl KvStore for Store {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get_value(key)
     }
 
-    /// Reads the ban list; a corrupt value is logged and moved aside (to
-    /// `banlist.json.corrupt-<time>`) before the error is returned, so that `BanMan`'s
-    /// "Recreating the banlist database" does not destroy it.
-    fn read(&self) -> Result<BanMap, BanDbError> {
-        //DMITRY: an unreadable ban list is moved aside to banlist.json.corrupt-<time> before BanMan recreates it; Core: addrdb.cpp::CBanDB::Read + banman.cpp::BanMan::LoadBanlist (recreated over the bad file); changed: the bad
-        // bans are kept for inspection.
-        match self.load_banlist() {
-            Ok(p) => Ok(p.bans),
-            Err(e) => {
-                if e.is_corrupt() {
-                    log::error!("{e}");
-                    if let Err(me) = self.move_aside(BANLIST_KEY) {
-                        log::error!("{me}");
-                    }
-                }
-                Err(e)
-            }
+    /// Replaces the value of `key` in one write transaction: either the whole new value is
+    /// committed or the old one stays.
+    fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.put_with(key, value, || Ok(()))
+    }
+
+    fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        let mut txn = self
+            .env
+            .begin_rw_txn()
+            .map_err(|e| self.lmdb_err("beginning a write transaction", e))?;
+        match txn.del(self.db, &key, None) {
+            Ok(()) => {}
+            Err(lmdb::Error::NotFound) => return Ok(false),
+            Err(e) => return Err(self.lmdb_err(&format!("deleting {key}"), e)),
         }
+        txn.commit()
+            .map_err(|e| self.lmdb_err(&format!("committing the deletion of {key}"), e))?;
+        Ok(true)
     }
 
+    /// The store's name in messages (its directory, or the host's name for it).
     fn name(&self) -> String {
-        self.value_name(BANLIST_KEY)
+        self.name.clone()
+    }
+
+    /// `peers.dat in LMDB store <dir>`.
+    fn value_name(&self, key: &str) -> String {
+        format!("{key} in LMDB store {}", self.name)
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// One write transaction: the value is moved or nothing changes.
+    fn rename(&self, key: &str, new_key: &str) -> Result<bool, StoreError> {
+        self.rename_value(key, new_key)
     }
 }
 
@@ -1247,7 +1326,7 @@ mod tests {
 
         let clock = MockClock::shared(1_795_503_785);
         let banman = BanMan::new(
-            Box::new(store.clone()),
+            Box::new(KvBanDb(Arc::new(store.clone()))),
             None,
             DEFAULT_MISBEHAVING_BANTIME,
             clock,
@@ -1278,7 +1357,7 @@ mod tests {
         let clock = MockClock::shared(old_time);
         let new_banman = |store: &Store| {
             BanMan::new(
-                Box::new(store.clone()),
+                Box::new(KvBanDb(Arc::new(store.clone()))),
                 None,
                 DEFAULT_MISBEHAVING_BANTIME,
                 clock.clone(),
@@ -1394,7 +1473,7 @@ mod tests {
         assert!(store.load_banlist().unwrap_err().is_corrupt());
 
         let banman = BanMan::new(
-            Box::new(store.clone()),
+            Box::new(KvBanDb(Arc::new(store.clone()))),
             None,
             DEFAULT_MISBEHAVING_BANTIME,
             MockClock::shared(1_000),

@@ -3,7 +3,9 @@
  * Starts three nodes (A, B, C) bound to 127.0.0.1 on ports the system picks, connects B and C
  * to A, floods one message from A, checks that B's and C's receive callbacks each fire exactly
  * once (and A's never), pages through A's peers one at a time, checks a few refusals, and shuts
- * the three down.
+ * the three down. B's receive callback is the one with the sender: from inside it B lists its
+ * peers, floods a reply and blacklists an address (the layer holds no lock around callbacks),
+ * and the reply reaches C through A.
  *
  * Usage: flood <datadir-a> <datadir-b> <datadir-c> [timeout-seconds]
  * Build (from the repository root):
@@ -28,18 +30,47 @@ struct node_state {
     const char *name;
     atomic_int received;
     atomic_int wrong;
+    atomic_int replies;
+    LogosP2p *_Atomic handle;
+    /* What B's callback saw: the sender, and how many peers it listed from inside. */
+    char sender[LOGOS_P2P_ADDRESS_SIZE];
+    int64_t sender_id;
+    int listed;
+    int reentrant_ok;
 };
 
 static const char MESSAGE[] = "hello from C";
+static const char REPLY[] = "reply from B";
 
 static bool on_message(const void *msg, unsigned size, void *user)
 {
     struct node_state *st = user;
     if (size == sizeof MESSAGE - 1 && memcmp(msg, MESSAGE, size) == 0)
         atomic_fetch_add(&st->received, 1);
+    else if (size == sizeof REPLY - 1 && memcmp(msg, REPLY, size) == 0)
+        atomic_fetch_add(&st->replies, 1);
     else
         atomic_fetch_add(&st->wrong, 1);
     return true; /* valid: relay it */
+}
+
+/* B's callback: knows the sender, and calls back into its own layer. */
+static bool on_message_from(const void *msg, unsigned size, const LogosP2pSender *sender,
+                            void *user)
+{
+    struct node_state *st = user;
+    LogosP2p *self = atomic_load(&st->handle);
+    snprintf(st->sender, sizeof st->sender, "%s", sender->address);
+    st->sender_id = sender->id;
+    if (self != NULL) {
+        int64_t cursor = 0;
+        LogosP2pPeer peers[4];
+        st->listed = logos_p2p_get_peers(self, &cursor, peers, 4);
+        int replied = logos_p2p_propagate_message(self, REPLY, sizeof REPLY - 1);
+        int banned = logos_p2p_add_to_blacklist(self, "10.9.9.9");
+        st->reentrant_ok = st->listed >= 1 && replied == 1 && banned == 1;
+    }
+    return on_message(msg, size, user);
 }
 
 static bool never_important(const void *msg, unsigned size, void *user)
@@ -117,7 +148,11 @@ int main(int argc, char **argv)
     }
     double timeout = argc > 4 ? atof(argv[4]) : 15.0;
     int status = 0;
-    struct node_state st[NODES] = { { "A", 0, 0 }, { "B", 0, 0 }, { "C", 0, 0 } };
+    struct node_state st[NODES];
+    memset(st, 0, sizeof st);
+    st[0].name = "A";
+    st[1].name = "B";
+    st[2].name = "C";
     LogosP2p *h[NODES] = { NULL, NULL, NULL };
     const char *node_argv[] = { "flood", "-chain=logosregtest", "-bind=127.0.0.1:0" };
 
@@ -132,12 +167,16 @@ int main(int argc, char **argv)
         cfg.argv = node_argv;
         cfg.datadir = argv[1 + i];
         cfg.test_mode = true;
-        cfg.receive_message = on_message;
+        if (i == 1)
+            cfg.receive_message_from = on_message_from;
+        else
+            cfg.receive_message = on_message;
         cfg.is_message_important = never_important;
         cfg.callback_user = &st[i];
         cfg.ui_message = on_ui;
         h[i] = logos_p2p_start(&cfg);
         CHECK(h[i] != NULL, "start node %s", st[i].name);
+        atomic_store(&st[i].handle, h[i]);
     }
     int port = logos_p2p_listen_port(h[0]);
     CHECK(port > 0, "listen port %d", port);
@@ -173,6 +212,18 @@ int main(int argc, char **argv)
           "no other payload");
     printf("delivered once: B=%d C=%d A=%d\n", atomic_load(&st[1].received),
            atomic_load(&st[2].received), atomic_load(&st[0].received));
+
+    /* B's callback called back into B: its reply reached A and, relayed, C. */
+    end = now_seconds() + timeout;
+    while (atomic_load(&st[0].replies) < 1 || atomic_load(&st[2].replies) < 1) {
+        CHECK(now_seconds() < end, "reply within %.0f s", timeout);
+        sleep_ms(20);
+    }
+    CHECK(st[1].reentrant_ok, "B's callback: listed %d peers", st[1].listed);
+    CHECK(strcmp(st[1].sender, addr) == 0, "sender %s, A is %s", st[1].sender, addr);
+    CHECK(logos_p2p_is_blacklisted(h[1], "10.9.9.9") == 1, "blacklisted from the callback");
+    printf("callback re-entered: sender %s (id %lld), reply A=%d C=%d\n", st[1].sender,
+           (long long)st[1].sender_id, atomic_load(&st[0].replies), atomic_load(&st[2].replies));
 
     /* Page through A's peers, one per call. */
     int64_t cursor = 0;

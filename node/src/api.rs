@@ -17,18 +17,19 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use addrman::banlist_json::{read_banlist_json, write_banlist_json};
-use addrman::banman::{BanDb, BanDbError, BanMan, BanManClientInterface, BanMap};
-use addrman::store::{addrman_from_bytes, AddrManOptions, Store, BANLIST_KEY, PEERS_KEY};
+use addrman::banman::{BanDb, BanDbError, BanMan, BanManClientInterface};
+use addrman::store::{AddrManOptions, KvBanDb, Store, BANLIST_KEY, PEERS_KEY};
 use addrman::AddrMan;
 use netbase::{CNetAddr, CService, CSubNet, NetGroupManager};
 use parking_lot::Mutex;
 use protocol::{CAddress, Chain, NetworkParams, ServiceFlags};
 use rand_core::SeedableRng;
 
-pub use net::UpperLayer;
+pub use addrman::store::{KvStore, StoreError};
+pub use net::{MessageSource, UpperLayer};
 
 use crate::args::ArgsManager;
+use crate::init::NodeOptions;
 
 /// Port of userInterfaceMessageTypes (logos/p2p/p2p.h): the level of a user-interface message.
 #[repr(i32)]
@@ -73,29 +74,6 @@ impl fmt::Display for P2pError {
 
 impl std::error::Error for P2pError {}
 
-/// A key/value store holding the two databases (`peers.dat` and `banlist.json` values, each
-/// written in one transaction).
-pub trait KvStore: Send + Sync {
-    /// The value of `key`, if any.
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
-    /// Replace the value of `key` atomically.
-    fn put(&self, key: &str, value: &[u8]) -> Result<(), String>;
-    /// Name for messages.
-    fn name(&self) -> String;
-}
-
-impl KvStore for Store {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        Store::get(self, key).map_err(|e| e.to_string())
-    }
-    fn put(&self, key: &str, value: &[u8]) -> Result<(), String> {
-        Store::put(self, key, value).map_err(|e| e.to_string())
-    }
-    fn name(&self) -> String {
-        Store::name(self).to_string()
-    }
-}
-
 /// A store in memory only (nothing survives the process).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -103,12 +81,15 @@ pub struct MemoryStore {
 }
 
 impl KvStore for MemoryStore {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.values.lock().get(key).cloned())
     }
-    fn put(&self, key: &str, value: &[u8]) -> Result<(), String> {
+    fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.values.lock().insert(key.to_string(), value.to_vec());
         Ok(())
+    }
+    fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.values.lock().remove(key).is_some())
     }
     fn name(&self) -> String {
         "memory".to_string()
@@ -145,15 +126,53 @@ impl fmt::Debug for Storage {
 }
 
 impl Storage {
-    fn open(&self) -> Result<Arc<dyn KvStore>, P2pError> {
+    /// Opens the store. A standalone data directory also takes a bitcoind `peers.dat` /
+    /// `banlist.json` lying in it, on the first start (the store has no value of its own yet).
+    fn open(&self, opts: &AddrManOptions<'_>) -> Result<Arc<dyn KvStore>, P2pError> {
         Ok(match self {
-            Storage::DataDir(dir) => Arc::new(Store::open(dir).map_err(|e| {
-                P2pError::Storage(format!("Cannot open the address database: {e}"))
-            })?),
+            Storage::DataDir(dir) => {
+                let store = Store::open(dir).map_err(|e| {
+                    P2pError::Storage(format!("Cannot open the address database: {e}"))
+                })?;
+                import_bitcoind_files(&store, dir, opts);
+                Arc::new(store)
+            }
             Storage::HostEnv { env, db } => Arc::new(Store::from_env(Arc::clone(env), *db)),
             Storage::Custom(s) => Arc::clone(s),
             Storage::Memory => Arc::new(MemoryStore::default()),
         })
+    }
+}
+
+/// Port of DUMP_BANS_INTERVAL (banman.h): the ban list is written every 15 minutes.
+pub const DUMP_BANS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Name of a bitcoind address file imported on first start.
+pub const PEERS_DAT_FILENAME: &str = "peers.dat";
+/// Name of a bitcoind ban list file imported on first start.
+pub const BANLIST_JSON_FILENAME: &str = "banlist.json";
+
+/// Not in Core: imports a bitcoind `peers.dat` and `banlist.json` lying in the network
+/// directory when the store has no value of its own yet (first start). A file that cannot be
+/// read is reported and left alone; the node then starts empty.
+fn import_bitcoind_files(store: &Store, dir: &std::path::Path, opts: &AddrManOptions<'_>) {
+    let peers = dir.join(PEERS_DAT_FILENAME);
+    if peers.is_file() && matches!(store.get(PEERS_KEY), Ok(None)) {
+        match store.import_peers_dat(&peers, opts) {
+            Ok(n) => log::info!("Imported {n} addresses from {}", peers.display()),
+            Err(e) => log::warn!("Not importing {}: {e}", peers.display()),
+        }
+    }
+    let banlist = dir.join(BANLIST_JSON_FILENAME);
+    if banlist.is_file() && matches!(store.get(BANLIST_KEY), Ok(None)) {
+        match store.import_banlist_json(&banlist) {
+            Ok(parsed) => log::info!(
+                "Imported {} banned node addresses/subnets from {}",
+                parsed.bans.len(),
+                banlist.display()
+            ),
+            Err(e) => log::warn!("Not importing {}: {e}", banlist.display()),
+        }
     }
 }
 
@@ -244,14 +263,16 @@ impl P2pConfig {
     }
 
     /// Port of p2p_internal::Init's argument handling (logos/p2p/p2p.cpp: ParseParameters,
-    /// InitParameterInteraction, AppInitParameterInteraction) on the node's options: builds the
-    /// config from bitcoind-style arguments. `argv[0]` is the program name. Unlike `logos-p2pd`,
-    /// port 0 (`-port=0`, `-bind=127.0.0.1:0`) is accepted: the system picks a free port
-    /// ([`P2p::listen_port`]). Without `-datadir` the databases go in the default data
-    /// directory (as `logos-p2pd`); `-test=loopbackonly` sets [`P2pConfig::test_mode`].
-    /// The config file is read as `logos-p2pd` reads it ([`Self::read_config_files`]):
-    /// `-conf` or `logos-p2p.conf` in the data directory, with its `includeconf=` files and
-    /// `[network]` sections; the command line wins over it.
+    /// InitParameterInteraction, AppInitParameterInteraction): builds the config from
+    /// bitcoind-style arguments through the one mapping `logos-p2pd` uses
+    /// ([`crate::init::app_init_parameter_interaction`], then [`P2pConfig::from_node_options`]).
+    /// `argv[0]` is the program name. Without `-datadir` the databases go in the default data
+    /// directory (as `logos-p2pd`); `-test=loopbackonly` sets [`P2pConfig::test_mode`]. The
+    /// config file is read as `logos-p2pd` reads it ([`Self::read_config_files`]): `-conf` or
+    /// `logos-p2p.conf` in the data directory, with its `includeconf=` files and `[network]`
+    /// sections; the command line wins over it. One difference from `logos-p2pd`: port 0
+    /// (`-port=0`, `-bind=127.0.0.1:0`) is accepted, the system then picks a free port
+    /// ([`P2p::listen_port`]), so a host can run several layers in one process.
     pub fn from_args<S: AsRef<str>>(argv: &[S]) -> Result<Self, P2pError> {
         let mut args = crate::init::server_args();
         args.parse_parameters(argv).map_err(P2pError::Config)?;
@@ -264,9 +285,8 @@ impl P2pConfig {
         let chain_name = args.get_chain_type().map_err(P2pError::Config)?;
         args.select_config_network(chain_name);
         crate::init::init_parameter_interaction(&mut args);
-        let chain = Chain::from_name(chain_name)
-            .ok_or_else(|| P2pError::Config(format!("Unknown chain {chain_name}.")))?;
-        let params = NetworkParams::get(chain);
+        let opts = crate::init::app_init_parameter_interaction(&args, chain_name, true)
+            .map_err(P2pError::Config)?;
         // The directory is created when the store opens it (a host passing its own LMDB
         // environment replaces the storage and nothing is created).
         let net_dir = crate::datadir::get_data_dir_net(&args, chain_name).ok_or_else(|| {
@@ -275,10 +295,65 @@ impl P2pConfig {
                 args.get_arg("-datadir", "")
             ))
         })?;
-        let mut c = P2pConfig::new(chain);
+        let mut c = P2pConfig::from_node_options(&opts)?;
         c.storage = Storage::DataDir(net_dir);
-        Self::apply_args(&mut c, &args, params.default_port)?;
         Ok(c)
+    }
+
+    /// Port of the `CConnman::Options` filling in AppInitMain (init.cpp): the one mapping from
+    /// the node's validated options (what `logos-p2pd` and [`Self::from_args`] parse) to the
+    /// layer's configuration. Storage stays in memory; the caller sets it.
+    pub fn from_node_options(opts: &NodeOptions) -> Result<Self, P2pError> {
+        let chain = Chain::from_name(opts.chain)
+            .ok_or_else(|| P2pError::Config(format!("Unknown chain {}.", opts.chain)))?;
+        // With no -bind and no -whitebind the list stays empty: the connection manager then
+        // binds [::] and 0.0.0.0 on the port, as Core's bind_on_any (net/src/listen.rs).
+        let binds = opts
+            .binds
+            .iter()
+            .filter_map(|s| s.to_socket_addr())
+            .collect();
+        let net = net::Options {
+            max_connections: opts.max_connections.clamp(0, i64::from(i32::MAX)) as i32,
+            peer_timeout: opts.peer_connect_timeout,
+            connect_timeout_ms: opts.connect_timeout_ms.max(1) as u64,
+            listen: opts.listen,
+            binds,
+            port: Some(opts.port),
+            white_binds: opts.white_binds.clone(),
+            whitelisted_range_incoming: opts.whitelist_incoming.clone(),
+            whitelisted_range_outgoing: opts.whitelist_outgoing.clone(),
+            connect: opts.connect.clone(),
+            add_nodes: opts.addnode.clone(),
+            max_receive_buffer: (opts.receive_flood_size / 1000) as usize,
+            max_send_buffer: (opts.send_buffer_max_size / 1000) as usize,
+            log_ips: crate::logging::log_ips(),
+            network_active: opts.network_active,
+            user_agent: opts.user_agent.clone(),
+            test_loopback_only: opts.test_loopback_only,
+            test_loopback_not_local: opts.test_loopback_not_local,
+            use_addrman_outgoing: opts.use_addrman_outgoing,
+            seed_nodes: opts.seednode.clone(),
+            dnsseed: opts.dnsseed,
+            forcednsseed: opts.forcednsseed,
+            fixedseeds: opts.fixedseeds,
+            dump_addresses_interval: opts.dump_addresses_interval,
+            discover: opts.discover,
+            external_ips: opts.externalip.clone(),
+            onlynet: opts.onlynet.clone(),
+            ..net::Options::default()
+        };
+        Ok(P2pConfig {
+            chain,
+            storage: Storage::Memory,
+            net,
+            bantime: opts.bantime,
+            test_mode: opts.test_loopback_only,
+            deterministic_addrman: opts.deterministic_addrman,
+            check_addrman: opts.check_addrman,
+            ui: None,
+            mock_clock: None,
+        })
     }
 
     /// Port of the config-file steps of common::InitConfig (common/init.cpp), as
@@ -307,87 +382,6 @@ impl P2pConfig {
                 args.get_arg("-datadir", "")
             )));
         }
-        Ok(())
-    }
-
-    fn apply_args(
-        c: &mut P2pConfig,
-        args: &ArgsManager,
-        default_port: u16,
-    ) -> Result<(), P2pError> {
-        let int = |name: &str, default: i64| args.get_int_arg(name, default);
-        let listen = args.get_bool_arg("-listen", crate::init::DEFAULT_LISTEN);
-        let port_arg = int("-port", i64::from(default_port));
-        let port = u16::try_from(port_arg).map_err(|_| {
-            P2pError::Config(format!("Invalid port specified in -port: '{port_arg}'"))
-        })?;
-        let bind_args = args.get_args("-bind");
-        if !bind_args.is_empty() && !listen {
-            return Err(P2pError::Config(
-                "Cannot set -bind or -whitebind together with -listen=0".to_string(),
-            ));
-        }
-        let mut binds = Vec::new();
-        for b in &bind_args {
-            let s = netbase::lookup_numeric(b, port);
-            match s.to_socket_addr() {
-                Some(a) if s.addr.is_valid() || s.addr.is_bind_any() => binds.push(a),
-                _ => {
-                    return Err(P2pError::Config(format!(
-                        "Cannot resolve -bind address: '{b}'"
-                    )))
-                }
-            }
-        }
-        if binds.is_empty() {
-            binds.push(SocketAddr::from(([0, 0, 0, 0], port)));
-        }
-        let max_connections = int("-maxconnections", crate::init::DEFAULT_MAX_PEER_CONNECTIONS);
-        if max_connections < 0 {
-            return Err(P2pError::Config(
-                "-maxconnections must be greater or equal than zero".to_string(),
-            ));
-        }
-        let peer_timeout = int("-peertimeout", crate::init::DEFAULT_PEER_CONNECT_TIMEOUT);
-        if peer_timeout <= 0 {
-            return Err(P2pError::Config(
-                "peertimeout must be a positive integer.".to_string(),
-            ));
-        }
-        let mut connect_timeout = int("-timeout", crate::init::DEFAULT_CONNECT_TIMEOUT);
-        if connect_timeout <= 0 {
-            connect_timeout = crate::init::DEFAULT_CONNECT_TIMEOUT;
-        }
-        let connect_args = args.get_args("-connect");
-        let connect = if connect_args.len() == 1 && connect_args[0] == "0" {
-            Vec::new()
-        } else {
-            connect_args
-        };
-        let n = &mut c.net;
-        n.listen = listen;
-        n.binds = binds;
-        n.connect = connect;
-        n.add_nodes = args.get_args("-addnode");
-        n.max_connections = max_connections.min(i64::from(i32::MAX)) as i32;
-        n.peer_timeout = peer_timeout;
-        n.connect_timeout_ms = connect_timeout as u64;
-        n.max_receive_buffer =
-            int("-maxreceivebuffer", crate::init::DEFAULT_MAXRECEIVEBUFFER).max(0) as usize;
-        n.max_send_buffer =
-            int("-maxsendbuffer", crate::init::DEFAULT_MAXSENDBUFFER).max(0) as usize;
-        n.network_active = args.get_bool_arg("-networkactive", true);
-        n.log_ips = args.get_bool_arg("-logips", crate::logging::DEFAULT_LOGIPS);
-        n.test_loopback_only = crate::init::has_test_option(args, "loopbackonly");
-        n.test_loopback_not_local = crate::init::has_test_option(args, "loopbacknotlocal");
-        c.test_mode = n.test_loopback_only;
-        c.bantime = int("-bantime", crate::init::DEFAULT_MISBEHAVING_BANTIME);
-        c.deterministic_addrman = crate::init::has_test_option(args, "addrman");
-        c.check_addrman = int(
-            "-checkaddrman",
-            crate::init::DEFAULT_ADDRMAN_CONSISTENCY_CHECKS,
-        )
-        .clamp(0, i64::from(i32::MAX)) as i32;
         Ok(())
     }
 }
@@ -486,36 +480,6 @@ impl BanManClientInterface for UiBridge {
     fn banned_list_changed(&self) {}
 }
 
-/// The ban list in a [`KvStore`] (`banlist.json` text under [`BANLIST_KEY`]).
-struct KvBanDb(Arc<dyn KvStore>);
-
-impl BanDb for KvBanDb {
-    fn write(&self, banmap: &BanMap) -> Result<(), BanDbError> {
-        self.0
-            .put(BANLIST_KEY, write_banlist_json(banmap).as_bytes())
-            .map_err(|reason| BanDbError::Io {
-                name: self.name(),
-                reason,
-            })
-    }
-    fn read(&self) -> Result<BanMap, BanDbError> {
-        let name = self.name();
-        let bytes = self
-            .0
-            .get(BANLIST_KEY)
-            .map_err(|reason| BanDbError::Io {
-                name: name.clone(),
-                reason,
-            })?
-            .ok_or_else(|| BanDbError::NotFound { name: name.clone() })?;
-        let text = String::from_utf8_lossy(&bytes);
-        read_banlist_json(&text, &name).map(|p| p.bans)
-    }
-    fn name(&self) -> String {
-        format!("{BANLIST_KEY} in {}", self.0.name())
-    }
-}
-
 struct Running {
     connman: net::CConnman,
     addrman: Arc<AddrMan>,
@@ -551,23 +515,15 @@ impl fmt::Debug for P2p {
     }
 }
 
-/// Port of DumpPeerAddresses (addrdb.cpp) on a [`KvStore`]: the address DB, serialized as
-/// peers.dat, in one transaction.
-fn write_addrman(
+/// Port of DumpPeerAddresses (addrdb.cpp) with CConnman::DumpAddresses's log line, for
+/// `save_databases`.
+fn save_addrman(
     kv: &dyn KvStore,
     addrman: &AddrMan,
     params: &NetworkParams,
-) -> Result<(), String> {
-    kv.put(
-        PEERS_KEY,
-        &addrman::write_peers_dat(addrman, params.message_start),
-    )
-}
-
-/// [`write_addrman`] with CConnman::DumpAddresses's log line, for `save_databases`.
-fn save_addrman(kv: &dyn KvStore, addrman: &AddrMan, params: &NetworkParams) -> Result<(), String> {
+) -> Result<(), StoreError> {
     let start = std::time::Instant::now();
-    write_addrman(kv, addrman, params)?;
+    kv.dump_peer_addresses(addrman, params.message_start)?;
     log::debug!(
         target: "net",
         "Flushed {} addresses to peers.dat  {}ms",
@@ -577,10 +533,12 @@ fn save_addrman(kv: &dyn KvStore, addrman: &AddrMan, params: &NetworkParams) -> 
     Ok(())
 }
 
-/// Port of DumpPeerAddresses (addrdb.cpp) as the API's persistence hook for net's
+/// Port of DumpPeerAddresses (addrdb.cpp) as the persistence hook of net's
 /// `CConnman::DumpAddresses` (run every `DUMP_PEERS_INTERVAL` on the scheduler thread and once
 /// at stop; net logs Core's "Flushed …" line): writes the address DB to `kv`, a failure going to
-/// the host's UI callback, then runs the hook the host itself put in `net::Options`, if any.
+/// the host's UI callback, then runs the hook the host itself put in `net::Options`, if any. The
+/// start of a write is logged at trace level (`-loglevel=net:trace`; not in Core), so a crash
+/// test can tell a kill during a write from one between writes.
 fn address_dump_hook(
     kv: Arc<dyn KvStore>,
     params: &'static NetworkParams,
@@ -588,7 +546,8 @@ fn address_dump_hook(
     host: Option<net::connman::DumpAddressesHook>,
 ) -> net::connman::DumpAddressesHook {
     net::connman::DumpAddressesHook(Arc::new(move |addrman: &AddrMan| {
-        if let Err(e) = write_addrman(kv.as_ref(), addrman, params) {
+        log::trace!(target: "net", "Writing the address database to {}", kv.value_name(PEERS_KEY));
+        if let Err(e) = kv.dump_peer_addresses(addrman, params.message_start) {
             ui.send(
                 UiLevel::Error,
                 &format!("Failed to write the address database: {e}"),
@@ -598,47 +557,6 @@ fn address_dump_hook(
             (h.0)(addrman);
         }
     }))
-}
-
-/// Port of LoadAddrman (addrdb.cpp) on a [`KvStore`]: a missing value gives an empty address
-/// manager; an unreadable one is kept under `peers.dat.corrupt-<time>` and the layer starts
-/// empty (DESIGN.md "Storage"), with a warning to the host.
-fn load_addrman(
-    kv: &dyn KvStore,
-    opts: &AddrManOptions<'_>,
-    ui: &UiBridge,
-) -> Result<AddrMan, P2pError> {
-    let fresh = || {
-        AddrMan::new(
-            NetGroupManager::new(),
-            opts.deterministic,
-            opts.consistency_check_ratio,
-            opts.params.hash_kind,
-        )
-    };
-    let name = format!("{PEERS_KEY} in {}", kv.name());
-    match kv.get(PEERS_KEY).map_err(P2pError::Storage)? {
-        None => Ok(fresh()),
-        Some(bytes) => match addrman_from_bytes(&bytes, NetGroupManager::new(), opts, &name) {
-            Ok(a) => {
-                log::info!("Loaded {} addresses from peers.dat", a.size(None, None));
-                Ok(a)
-            }
-            Err(e) => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                let aside = format!("{PEERS_KEY}.corrupt-{now}");
-                kv.put(&aside, &bytes).map_err(P2pError::Storage)?;
-                ui.send(
-                    UiLevel::Warning,
-                    &format!("{e}; moved aside to {aside}, starting with no addresses"),
-                );
-                Ok(fresh())
-            }
-        },
-    }
 }
 
 fn parse_subnet(addr: &str) -> Option<CSubNet> {
@@ -676,20 +594,42 @@ impl P2p {
         }
     }
 
+    /// Port of the P2P steps of AppInitMain (init.cpp), the one start-up path of the library
+    /// and of `logos-p2pd`: file descriptors, store, address manager, ban list, connection
+    /// manager; starts the threads and schedules the periodic dumps.
     fn start_inner(
         config: P2pConfig,
         upper: Arc<dyn UpperLayer>,
         ui: &Arc<UiBridge>,
     ) -> Result<Running, P2pError> {
         let params = NetworkParams::get(config.chain);
-        let kv = config.storage.open()?;
         let am_opts = AddrManOptions {
             params,
             deterministic: config.deterministic_addrman,
             consistency_check_ratio: config.check_addrman,
         };
+        let mut net_opts = config.net.clone();
+        if config.test_mode {
+            net_opts.test_loopback_only = true;
+        }
+        net_opts.max_connections = crate::init::clamp_max_connections_to_fds(
+            net_opts.max_connections,
+            net_opts.binds.len() + net_opts.white_binds.len(),
+        )
+        .map_err(P2pError::Start)?;
+        let kv = config.storage.open(&am_opts)?;
+        log::info!("Using /16 prefix for IP bucketing");
         ui.send(UiLevel::Init, "Loading P2P addresses\u{2026}");
-        let addrman = Arc::new(load_addrman(kv.as_ref(), &am_opts, ui)?);
+        let (addrman, recovered) = kv
+            .load_addrman_or_move_aside(NetGroupManager::new(), &am_opts)
+            .map_err(|e| P2pError::Storage(format!("Cannot read the address database: {e}")))?;
+        if let Some(e) = recovered {
+            ui.send(
+                UiLevel::Warning,
+                &format!("The address database could not be read and was moved aside; starting with no addresses ({e})"),
+            );
+        }
+        let addrman = Arc::new(addrman);
         let mut seed_rng = addrman::FastRandomContext::new(false);
         let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed_rng.rand256());
         let (net_clock, ban_clock): (Arc<dyn net::clock::Clock>, Arc<dyn addrman::clock::Clock>) =
@@ -707,12 +647,8 @@ impl P2p {
             ban_clock,
             &mut rng,
         ));
-        let mut net_opts = config.net.clone();
-        if config.test_mode {
-            net_opts.test_loopback_only = true;
-        }
         // One periodic address dump: net's (every `dump_addresses_interval` and at stop), into
-        // the API's store; a hook the host put in `config.net` runs inside it.
+        // the store; a hook the host put in `config.net` runs inside it.
         net_opts.on_dump_addresses = Some(address_dump_hook(
             Arc::clone(&kv),
             params,
@@ -739,9 +675,7 @@ impl P2p {
         })?;
         {
             let banman = Arc::clone(&banman);
-            connman.schedule_every(crate::run::DUMP_BANS_INTERVAL, move || {
-                banman.dump_banlist()
-            });
+            connman.schedule_every(DUMP_BANS_INTERVAL, move || banman.dump_banlist());
         }
         Ok(Running {
             connman,
@@ -899,30 +833,21 @@ impl P2p {
             return false;
         };
         let mut ok = true;
-        let name = format!("{PEERS_KEY} in {}", r.kv.name());
-        match r.kv.get(PEERS_KEY) {
-            Ok(Some(bytes)) => {
-                match addrman_from_bytes(&bytes, NetGroupManager::new(), &r.am_opts(), &name) {
-                    Ok(stored) => {
-                        for tried in [false, true] {
-                            for (info, _) in stored.get_entries(tried) {
-                                r.addrman
-                                    .add(std::slice::from_ref(&info.addr), &info.source, 0);
-                                if tried {
-                                    r.addrman.good(&info.addr.service, info.m_last_success);
-                                }
-                            }
+        match r.kv.read_addrman(NetGroupManager::new(), &r.am_opts()) {
+            Ok(Some(stored)) => {
+                for tried in [false, true] {
+                    for (info, _) in stored.get_entries(tried) {
+                        r.addrman
+                            .add(std::slice::from_ref(&info.addr), &info.source, 0);
+                        if tried {
+                            r.addrman.good(&info.addr.service, info.m_last_success);
                         }
-                    }
-                    Err(e) => {
-                        self.ui.send(UiLevel::Error, &e.to_string());
-                        ok = false;
                     }
                 }
             }
             Ok(None) => {}
             Err(e) => {
-                self.ui.send(UiLevel::Error, &e);
+                self.ui.send(UiLevel::Error, &e.to_string());
                 ok = false;
             }
         }
@@ -998,13 +923,26 @@ impl P2p {
         // CConnman::Stop joins the threads, then writes the addresses (DumpAddresses); the
         // ban list follows (Core: DumpBanlist in Shutdown).
         r.connman.stop();
-        if let Err(e) = KvBanDb(Arc::clone(&r.kv)).write(&r.banman.get_banned()) {
-            self.ui.send(
-                UiLevel::Error,
-                &format!("Failed to write the ban list: {e}"),
-            );
-        }
+        r.banman.dump_banlist();
         self.ui.send(UiLevel::Info, "Shutdown: done");
+    }
+
+    /// Port of Interrupt (init.cpp), P2P part: tell the threads to stop (before
+    /// [`Self::shutdown`], which joins them).
+    pub fn interrupt(&self) {
+        if let Some(r) = self.running() {
+            r.connman.interrupt();
+        }
+    }
+
+    /// Not in Core: the objects the RPC server reaches (Core's `NodeContext`), while running.
+    pub fn rpc_handles(&self) -> Option<crate::rpc_backend::NodeHandles> {
+        self.running().map(|r| crate::rpc_backend::NodeHandles {
+            connman: r.connman.shared(),
+            addrman: Arc::clone(&r.addrman),
+            banman: Arc::clone(&r.banman),
+            params: r.params,
+        })
     }
 
     /// Not in Core: whether [`Self::shutdown`] ran.

@@ -20,7 +20,9 @@ use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use crate::api::{KvStore, P2p, P2pConfig, P2pError, Storage, UiLevel, UpperLayer};
+use crate::api::{
+    KvStore, MessageSource, P2p, P2pConfig, P2pError, Storage, StoreError, UiLevel, UpperLayer,
+};
 
 /// Largest payload [`logos_p2p_propagate_message`] accepts (Core's
 /// MAX_PROTOCOL_MESSAGE_LENGTH, net.h); a network may lower it.
@@ -73,6 +75,29 @@ pub enum LogosP2pStatus {
 pub type LogosP2pMessageCallback =
     Option<unsafe extern "C" fn(msg: *const c_void, size: c_uint, user: *mut c_void) -> bool>;
 
+/// The receive callback with the sender: like `receive_message`, plus who sent the payload
+/// (valid for the call only), so the host can punish a peer that floods invalid payloads
+/// ([`logos_p2p_add_to_blacklist`] on its address). Called on the message-handler thread with
+/// no lock of the layer held: it may call any `logos_p2p_*` function on the same handle but
+/// [`logos_p2p_shutdown`]; must not unwind.
+pub type LogosP2pReceiveFromCallback = Option<
+    unsafe extern "C" fn(
+        msg: *const c_void,
+        size: c_uint,
+        sender: *const LogosP2pSender,
+        user: *mut c_void,
+    ) -> bool,
+>;
+
+/// The peer a payload came from ([`LogosP2pReceiveFromCallback`]).
+#[repr(C)]
+pub struct LogosP2pSender {
+    /// Node id (as [`logos_p2p_get_peers`] lists it).
+    pub id: i64,
+    /// `ip:port` (`[v6]:port`), NUL-terminated.
+    pub address: [c_char; LOGOS_P2P_ADDRESS_SIZE],
+}
+
 /// The user-interface message callback (`LOGOS_P2P_UI_*` level, NUL-terminated text valid
 /// for the call only). May be called from any of the layer's threads.
 pub type LogosP2pUiCallback =
@@ -115,7 +140,8 @@ pub struct LogosP2pConfig {
     pub lmdb_dbi: lmdb_sys::MDB_dbi,
     /// Test mode: never dial anything outside loopback (as `-test=loopbackonly`).
     pub test_mode: bool,
-    /// Required: a new `logos` payload arrived.
+    /// A new `logos` payload arrived. Required unless `receive_message_from` is set (which
+    /// then takes its place).
     pub receive_message: LogosP2pMessageCallback,
     /// Optional (NULL: nothing is important).
     pub is_message_important: LogosP2pMessageCallback,
@@ -125,6 +151,9 @@ pub struct LogosP2pConfig {
     pub ui_message: LogosP2pUiCallback,
     /// Passed to `ui_message`.
     pub ui_user: *mut c_void,
+    /// Optional: the receive callback with the sender; when set, it is called instead of
+    /// `receive_message` (with `callback_user`).
+    pub receive_message_from: LogosP2pReceiveFromCallback,
 }
 
 /// One peer for [`logos_p2p_get_peers`].
@@ -218,11 +247,29 @@ unsafe fn handle<'a>(h: *const LogosP2p) -> Result<&'a LogosP2p, c_int> {
     Ok(unsafe { &*h })
 }
 
+/// The host's receive callback: with or without the sender.
+enum CReceive {
+    Plain(unsafe extern "C" fn(*const c_void, c_uint, *mut c_void) -> bool),
+    From(unsafe extern "C" fn(*const c_void, c_uint, *const LogosP2pSender, *mut c_void) -> bool),
+}
+
 /// The host's callbacks as net's upper layer.
 struct CUpper {
-    receive: unsafe extern "C" fn(*const c_void, c_uint, *mut c_void) -> bool,
+    receive: CReceive,
     important: LogosP2pMessageCallback,
     user: *mut c_void,
+}
+
+/// `text` as a NUL-terminated fixed-size C string (cut to fit).
+fn c_address(text: &str) -> [c_char; LOGOS_P2P_ADDRESS_SIZE] {
+    let mut address = [0 as c_char; LOGOS_P2P_ADDRESS_SIZE];
+    for (d, s) in address
+        .iter_mut()
+        .zip(text.bytes().take(LOGOS_P2P_ADDRESS_SIZE - 1))
+    {
+        *d = s as c_char;
+    }
+    address
 }
 
 // SAFETY: the host promises (header) that its callbacks and `callback_user` may be used from
@@ -232,10 +279,20 @@ unsafe impl Send for CUpper {}
 unsafe impl Sync for CUpper {}
 
 impl UpperLayer for CUpper {
-    fn receive_message(&self, msg: &[u8], _from: &net::MessageSource) -> bool {
-        // SAFETY: `msg` is valid for `msg.len()` bytes during the call (payloads are capped
-        // far below `c_uint::MAX`); the callback is the host's, called as its contract says.
-        unsafe { (self.receive)(msg.as_ptr().cast(), msg.len() as c_uint, self.user) }
+    fn receive_message(&self, msg: &[u8], from: &MessageSource) -> bool {
+        match self.receive {
+            // SAFETY: `msg` is valid for `msg.len()` bytes during the call (payloads are capped
+            // far below `c_uint::MAX`); the callback is the host's, called as its contract says.
+            CReceive::Plain(f) => unsafe { f(msg.as_ptr().cast(), msg.len() as c_uint, self.user) },
+            CReceive::From(f) => {
+                let sender = LogosP2pSender {
+                    id: from.id,
+                    address: c_address(&from.addr.to_string_addr_port()),
+                };
+                // SAFETY: as above; `sender` lives on this stack frame for the whole call.
+                unsafe { f(msg.as_ptr().cast(), msg.len() as c_uint, &sender, self.user) }
+            }
+        }
     }
     fn is_message_important(&self, msg: &[u8]) -> bool {
         match self.important {
@@ -325,8 +382,15 @@ impl RawEnvStore {
     }
 }
 
-impl KvStore for RawEnvStore {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+impl RawEnvStore {
+    fn err(&self, reason: String) -> StoreError {
+        StoreError::Backend {
+            store: self.name(),
+            reason,
+        }
+    }
+
+    fn get_raw(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
         let txn = self.begin_txn(true)?;
         let mut k = lmdb_sys::MDB_val {
             mv_size: key.len(),
@@ -354,7 +418,7 @@ impl KvStore for RawEnvStore {
         out
     }
 
-    fn put(&self, key: &str, value: &[u8]) -> Result<(), String> {
+    fn put_raw(&self, key: &str, value: &[u8]) -> Result<(), String> {
         let txn = self.begin_txn(false)?;
         let mut k = lmdb_sys::MDB_val {
             mv_size: key.len(),
@@ -380,6 +444,46 @@ impl KvStore for RawEnvStore {
         Ok(())
     }
 
+    fn delete_raw(&self, key: &str) -> Result<bool, String> {
+        let txn = self.begin_txn(false)?;
+        let mut k = lmdb_sys::MDB_val {
+            mv_size: key.len(),
+            mv_data: key.as_ptr() as *mut c_void,
+        };
+        // SAFETY: `txn` is live; `k` points at `key` (LMDB does not write through it); a NULL
+        // data argument deletes every value of the key.
+        let rc = unsafe { lmdb_sys::mdb_del(txn, self.dbi, &mut k, std::ptr::null_mut()) };
+        if rc == lmdb_sys::MDB_NOTFOUND || rc != 0 {
+            // SAFETY: `txn` is live and ended exactly once here.
+            unsafe { lmdb_sys::mdb_txn_abort(txn) };
+            return if rc == lmdb_sys::MDB_NOTFOUND {
+                Ok(false)
+            } else {
+                Err(mdb_error(&format!("deleting {key}"), rc))
+            };
+        }
+        // SAFETY: `txn` is live; commit ends it (also on failure).
+        let rc = unsafe { lmdb_sys::mdb_txn_commit(txn) };
+        if rc != 0 {
+            return Err(mdb_error(&format!("committing the deletion of {key}"), rc));
+        }
+        Ok(true)
+    }
+}
+
+impl KvStore for RawEnvStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get_raw(key).map_err(|e| self.err(e))
+    }
+
+    fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.put_raw(key, value).map_err(|e| self.err(e))
+    }
+
+    fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        self.delete_raw(key).map_err(|e| self.err(e))
+    }
+
     fn name(&self) -> String {
         "host LMDB environment".to_string()
     }
@@ -390,11 +494,15 @@ impl KvStore for RawEnvStore {
 /// # Safety
 /// `c` points to a valid [`LogosP2pConfig`] whose pointers follow its field docs.
 unsafe fn config_from_c(c: &LogosP2pConfig) -> Result<(P2pConfig, Arc<CUpper>), c_int> {
-    let Some(receive) = c.receive_message else {
-        return Err(fail(
-            LogosP2pStatus::LogosP2pErrNull,
-            "config.receive_message is NULL",
-        ));
+    let receive = match (c.receive_message_from, c.receive_message) {
+        (Some(f), _) => CReceive::From(f),
+        (None, Some(f)) => CReceive::Plain(f),
+        (None, None) => {
+            return Err(fail(
+                LogosP2pStatus::LogosP2pErrNull,
+                "config.receive_message and config.receive_message_from are both NULL",
+            ))
+        }
     };
     if c.argc < 0 || c.argc > LOGOS_P2P_MAX_ARGC {
         return Err(fail(
@@ -606,16 +714,9 @@ pub unsafe extern "C" fn logos_p2p_get_peers(
         }
         let (page, next) = h.p2p.get_peers(from, count as usize);
         for (i, p) in page.iter().enumerate() {
-            let mut address = [0 as c_char; LOGOS_P2P_ADDRESS_SIZE];
-            for (d, s) in address
-                .iter_mut()
-                .zip(p.address.bytes().take(LOGOS_P2P_ADDRESS_SIZE - 1))
-            {
-                *d = s as c_char;
-            }
             let entry = LogosP2pPeer {
                 id: p.id,
-                address,
+                address: c_address(&p.address),
                 inbound: p.inbound,
                 handshake_complete: p.handshake_complete,
                 connected_since: p.connected_since,
@@ -792,6 +893,7 @@ mod tests {
             callback_user: std::ptr::null_mut(),
             ui_message: None,
             ui_user: std::ptr::null_mut(),
+            receive_message_from: None,
         }
     }
 

@@ -729,12 +729,14 @@ fn bad_port_warning(prefix: &str, port: u16) -> String {
     format!("{prefix} request to listen on port {port}. This port is considered \"bad\" and thus it is unlikely that any peer will connect to it. See doc/p2p-bad-ports.md for details and a full list.")
 }
 
-/// Port of CheckHostPortOptions (init.cpp).
-fn check_host_port_options(args: &ArgsManager) -> Result<(), String> {
+/// Port of CheckHostPortOptions (init.cpp). With `allow_port_zero` (the library, not the
+/// daemon) `-port=0` and a `-bind` on port 0 are accepted: the system picks the port.
+fn check_host_port_options(args: &ArgsManager, allow_port_zero: bool) -> Result<(), String> {
     for opt in ["-port", "-rpcport"] {
         if let Some(v) = args.get_arg_opt(opt) {
             match v.parse::<u16>() {
-                Ok(n) if n != 0 && !v.starts_with('+') => {}
+                Ok(n) if (n != 0 || (allow_port_zero && opt == "-port")) && !v.starts_with('+') => {
+                }
                 _ => return Err(format!("Invalid port specified in {opt}: '{v}'")),
             }
         }
@@ -751,7 +753,9 @@ fn check_host_port_options(args: &ArgsManager) -> Result<(), String> {
             };
             let mut port = 0u16;
             let mut host = String::new();
-            if !netbase::split_host_port(hostport, &mut port, &mut host) {
+            let valid = netbase::split_host_port(hostport, &mut port, &mut host)
+                || (allow_port_zero && opt == "-bind" && hostport.ends_with(":0"));
+            if !valid {
                 return Err(format!("Invalid port specified in {opt}: '{value}'"));
             }
         }
@@ -765,6 +769,7 @@ fn check_host_port_options(args: &ArgsManager) -> Result<(), String> {
 pub fn app_init_parameter_interaction(
     args: &ArgsManager,
     chain: &'static str,
+    allow_port_zero: bool,
 ) -> Result<NodeOptions, String> {
     // Network-only options (-addnode, -connect, -port, ...) set in the default section of the
     // config file and nowhere else are an error on the non-main networks.
@@ -840,7 +845,7 @@ pub fn app_init_parameter_interaction(
         }
     }
 
-    check_host_port_options(args)?;
+    check_host_port_options(args, allow_port_zero)?;
 
     let mut onlynet = Vec::new();
     for snet in args.get_args("-onlynet") {
@@ -1017,6 +1022,49 @@ pub fn start_logging(args: &ArgsManager, dirs: &DataDirs) -> Result<(), String> 
     Ok(())
 }
 
+/// Port of MIN_CORE_FDS (init.cpp): descriptors kept for everything but peers (no LevelDB here,
+/// but LMDB, the log, the RPC server's sockets and the DNS resolver need some).
+pub const MIN_CORE_FDS: i64 = 150;
+
+/// Port of RaiseFileDescriptorLimit (util/fs_helpers.cpp): raise the soft limit of open files
+/// towards `min_fd` (never above the hard limit); returns the limit now in force.
+pub fn raise_file_descriptor_limit(min_fd: u64) -> u64 {
+    match rlimit::increase_nofile_limit(min_fd) {
+        Ok(n) => n,
+        Err(e) => {
+            log::warn!("Cannot raise the open-files limit to {min_fd}: {e}");
+            rlimit::Resource::NOFILE
+                .get()
+                .map_or(min_fd, |(soft, _)| soft)
+        }
+    }
+}
+
+/// Port of the file-descriptor step of AppInitParameterInteraction (init.cpp): make room for
+/// `max_connections` peers plus Core's reserve (MIN_CORE_FDS, the manual connections, the bound
+/// sockets); when the system allows fewer, trim `-maxconnections` with Core's warning.
+pub fn clamp_max_connections_to_fds(
+    max_connections: i32,
+    n_user_bind: usize,
+) -> Result<i32, String> {
+    let n_bind = n_user_bind.max(1) as i64;
+    let min_required_fds = MIN_CORE_FDS + i64::from(net::connman::MAX_ADDNODE_CONNECTIONS) + n_bind;
+    let wanted = i64::from(max_connections.max(0)) + min_required_fds;
+    let available = raise_file_descriptor_limit(wanted as u64).min(i64::MAX as u64) as i64;
+    if available < min_required_fds {
+        return Err(format!(
+            "Not enough file descriptors available. {available} available, {min_required_fds} required."
+        ));
+    }
+    let n = (available - min_required_fds).min(i64::from(max_connections)) as i32;
+    if n < max_connections {
+        init_warning(&format!(
+            "Reducing -maxconnections from {max_connections} to {n}, because of system limitations."
+        ));
+    }
+    Ok(n)
+}
+
 /// Not in Core: the address-dump interval, `-dumpaddressesinterval=<ms>` (a debug option for
 /// tests, like Core's hidden test options), else Core's DUMP_PEERS_INTERVAL.
 fn dump_addresses_interval(args: &ArgsManager) -> Result<std::time::Duration, String> {
@@ -1096,7 +1144,7 @@ pub fn app_main(argv: &[String]) -> i32 {
             return 1;
         }
     };
-    let opts = match app_init_parameter_interaction(&args, chain) {
+    let opts = match app_init_parameter_interaction(&args, chain, false) {
         Ok(o) => o,
         Err(e) => {
             init_error(&e);
@@ -1137,12 +1185,9 @@ pub fn app_main(argv: &[String]) -> i32 {
     };
     let status = match crate::run::app_init_main(&opts, &dirs) {
         Ok(node) => {
-            backend.attach(crate::rpc_backend::NodeHandles {
-                connman: node.connman.shared(),
-                addrman: Arc::clone(&node.addrman),
-                banman: Arc::clone(&node.banman),
-                params: node.params,
-            });
+            if let Some(handles) = node.rpc_handles() {
+                backend.attach(handles);
+            }
             if let Some(rpc) = &rpc {
                 rpc.set_rpc_warmup_finished();
             }

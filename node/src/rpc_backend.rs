@@ -88,7 +88,7 @@ impl NodeRpcBackend {
 
 /// Port of CNode::CopyStats (net.cpp) and the CNodeStateStats part of getpeerinfo
 /// (rpc/net.cpp): one peer's statistics as the RPC layer wants them.
-fn node_stats(s: net::CNodeStats) -> NodeStats {
+fn node_stats(s: net::CNodeStats, logos_network: bool) -> NodeStats {
     let state = s.state.clone().unwrap_or_default();
     NodeStats {
         nodeid: s.nodeid,
@@ -127,6 +127,7 @@ fn node_stats(s: net::CNodeStats) -> NodeStats {
         conn_type: conn_type_as_string(s.m_conn_type).to_string(),
         transport_type: "v1".into(),
         session_id: String::new(),
+        logos_relay_dropped: logos_network.then_some(s.logos_relay_dropped),
     }
 }
 
@@ -135,7 +136,11 @@ impl RpcBackend for NodeRpcBackend {
         let Some(c) = self.connman() else {
             return Vec::new();
         };
-        c.get_node_stats().into_iter().map(node_stats).collect()
+        let logos = !c.params().is_bitcoin();
+        c.get_node_stats()
+            .into_iter()
+            .map(|s| node_stats(s, logos))
+            .collect()
     }
 
     fn get_node_count(&self, direction: ConnectionDirection) -> usize {
@@ -209,7 +214,7 @@ impl RpcBackend for NodeRpcBackend {
             protocol_version: protocol::version::PROTOCOL_VERSION,
             // No transactions: as bitcoind with -blocksonly.
             local_relay: false,
-            time_offset: 0,
+            time_offset: connman.map_or(0, |c| c.median_outbound_time_offset()),
             networks,
             relay_fee: None,
             incremental_fee: None,
@@ -437,13 +442,16 @@ impl RpcBackend for NodeRpcBackend {
         let Some(c) = self.connman() else {
             return LogosStats::default();
         };
-        let (f, _) = c.flood_stats();
+        let (f, relay_dropped) = c.flood_stats();
         LogosStats {
             seen_set_size: f.seen_set_size as u64,
             messages_delivered: f.delivered,
             messages_relayed: f.relayed,
             messages_dropped: f.dropped,
             messages_propagated: f.propagated,
+            recent_rejects_size: f.recent_rejects_size as u64,
+            messages_relay_dropped: relay_dropped,
+            catchup_sent: f.catchup_sent,
         }
     }
 }

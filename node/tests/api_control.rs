@@ -4,6 +4,7 @@
 mod api_common;
 mod bin_common;
 
+use addrman::store::KvStore as _;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1184,7 +1184,7 @@ fn config_file_sections_select_network() {
     assert_eq!(args.get_unrecognized_sections()[0].name, "nosuchnet");
     // As bitcoind: that is an init error (AppInitParameterInteraction, init.cpp).
     assert_eq!(
-        node::init::app_init_parameter_interaction(&args, chain).unwrap_err(),
+        node::init::app_init_parameter_interaction(&args, chain, false).unwrap_err(),
         "Config setting for -connect only applied on logosregtest network when in [logosregtest] section.\n"
     );
 

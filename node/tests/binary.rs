@@ -4,6 +4,7 @@
 
 mod bin_common;
 
+use addrman::store::KvStore;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;

@@ -1,7 +1,8 @@
 //! The C programs of `examples/c/` built with the system C compiler against the node library
 //! (`libnode.a`, the staticlib this test's own build produced) and run:
-//! - `flood.c`: three nodes on loopback, one flood, each other callback fires once, peers
-//!   paged, clean shutdown;
+//! - `flood.c`: three nodes on loopback, one flood, each other callback fires once, one
+//!   receive callback (with the sender) lists the peers, floods a reply and blacklists an
+//!   address from inside the callback, peers paged, clean shutdown;
 //! - `host_lmdb.c`: a host that opens its own LMDB environment (system liblmdb, `-llmdb`),
 //!   hands it to two nodes, floods, shuts down, and then finds the layer's addresses and ban
 //!   list in its environment beside its own keys.
@@ -172,6 +173,11 @@ fn node_dirs(base: &Path) -> Vec<PathBuf> {
 fn check_output(code: Option<i32>, stdout: &str, stderr: &str) {
     assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("delivered once: B=1 C=1 A=0"), "{stdout}");
+    assert!(
+        stdout.contains("callback re-entered: sender 127.0.0.1:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("reply A=1 C=1"), "{stdout}");
     assert!(stdout.contains("page 2: peer id="), "{stdout}");
     assert!(stdout.trim_end().ends_with("OK"), "{stdout}");
 }

@@ -15,6 +15,7 @@
 
 mod bin_common;
 
+use addrman::store::KvStore as _;
 use std::net::Ipv4Addr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;

@@ -81,14 +81,14 @@ fn whitebind_and_whitelist_options() {
         "-whitelist=addr@10.0.0.0/8",
     ])
     .unwrap();
-    let c = node::run::connman_options(&o, None);
+    let c = node::api::P2pConfig::from_node_options(&o).unwrap().net;
     assert!(c.binds.is_empty());
     assert_eq!(c.white_binds, o.white_binds);
     assert_eq!(c.whitelisted_range_incoming, o.whitelist_incoming);
     assert_eq!(c.port, Some(o.port));
     // No -bind, no -whitebind: no explicit bind, the port for [::] and 0.0.0.0.
     let o = node_options(&["-regtest"]).unwrap();
-    let c = node::run::connman_options(&o, None);
+    let c = node::api::P2pConfig::from_node_options(&o).unwrap().net;
     assert!(c.binds.is_empty() && c.white_binds.is_empty());
     assert_eq!(
         net::listen::listen_plan(&c.binds, &c.white_binds, c.port.unwrap_or(0))

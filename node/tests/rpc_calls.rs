@@ -641,7 +641,8 @@ fn logos__sendlogos_getlogosinfo() {
     let info = h.call("getlogosinfo", json!([]));
     assert_eq!(
         info,
-        json!({"seen_set_size": 1, "messages_delivered": 3, "messages_relayed": 2, "messages_dropped": 1, "messages_propagated": 1})
+        json!({"seen_set_size": 1, "messages_delivered": 3, "messages_relayed": 2, "messages_dropped": 1, "messages_propagated": 1,
+            "recent_rejects_size": 4, "messages_relay_dropped": 5, "catchup_sent": 6})
     );
     // No peer left: false.
     h.backend.st().peers.clear();

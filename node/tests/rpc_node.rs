@@ -364,7 +364,10 @@ fn rpc_net__two_nodes_every_call() {
             "messages_delivered",
             "messages_relayed",
             "messages_dropped",
-            "messages_propagated"
+            "messages_propagated",
+            "recent_rejects_size",
+            "messages_relay_dropped",
+            "catchup_sent"
         ])
     );
     let before_b = b.call("getlogosinfo", json!([]));

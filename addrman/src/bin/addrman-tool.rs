@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use addrman::banlist_json::UniValue;
 use addrman::store::{
-    addrman_from_bytes, getrawaddrman, AddrManOptions, Store, P2P_LMDB_DIR, PEERS_KEY,
+    addrman_from_bytes, getrawaddrman, AddrManOptions, KvStore, Store, P2P_LMDB_DIR, PEERS_KEY,
 };
 use addrman::AddrDbErrorKind;
 use netbase::NetGroupManager;

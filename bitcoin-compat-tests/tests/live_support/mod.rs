@@ -2,6 +2,7 @@
 //! our `logos-p2pd`, both on regtest, on loopback, each in a fresh data directory, each killed by a
 //! `Drop` guard if a test fails. Every wait is bounded ([`WAIT`]).
 
+use addrman::store::KvStore as _;
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -83,6 +83,9 @@ pub struct NodeStats {
     pub transport_type: String,
     /// `m_session_id` ("" for v1).
     pub session_id: String,
+    /// Not in Core: `logos` relays dropped because the peer's send queue was full (Logos
+    /// networks only; `None` on Bitcoin networks, so `getpeerinfo` there has bitcoind's fields).
+    pub logos_relay_dropped: Option<u64>,
 }
 
 /// `getnettotals`' `uploadtarget` object (Core's `-maxuploadtarget` accounting).
@@ -215,6 +218,12 @@ pub struct LogosStats {
     pub messages_dropped: u64,
     /// Messages sent by this node (`PropagateMessage` / `sendlogos`).
     pub messages_propagated: u64,
+    /// Ids the upper layer refused, remembered to drop repeats.
+    pub recent_rejects_size: u64,
+    /// Relays not queued because the peer's send buffer was full.
+    pub messages_relay_dropped: u64,
+    /// Important messages sent to peers catching up.
+    pub catchup_sent: u64,
 }
 
 /// Everything the RPC calls ask of the node. Implemented by the node over `CConnman`,

@@ -162,6 +162,7 @@ fn getpeerinfo() -> Help {
         R::new(T::Str, "connection_type", &format!("Type of connection: \n{}.\nPlease note this output is unlikely to be stable in upcoming releases as we iterate to\nbest capture connection behaviors.", CONNECTION_TYPE_DOC.join(",\n"))),
         R::new(T::Str, "transport_protocol_type", &format!("Type of transport protocol: \n{}.\n", TRANSPORT_TYPE_DOC.join(",\n"))),
         R::new(T::Str, "session_id", "The session ID for this connection, or \"\" if there is none (\"v2\" transport protocol only).\n"),
+        R::opt(T::Num, "logos_relay_dropped", "logos messages not relayed to this peer because its send buffer was full (Logos networks only)"),
     ];
     RpcHelpMan {
         name: "getpeerinfo".into(),
@@ -236,6 +237,9 @@ fn getpeerinfo() -> Help {
                 obj.push_kv("connection_type", s.conn_type);
                 obj.push_kv("transport_protocol_type", s.transport_type);
                 obj.push_kv("session_id", s.session_id);
+                if let Some(n) = s.logos_relay_dropped {
+                    obj.push_kv("logos_relay_dropped", n);
+                }
                 ret.push(obj);
             }
             Ok(UniValue::Arr(ret))
@@ -955,6 +959,21 @@ fn getlogosinfo() -> Help {
                     "messages_propagated",
                     "messages sent by this node (sendlogos / PropagateMessage)",
                 ),
+                R::new(
+                    T::Num,
+                    "recent_rejects_size",
+                    "payload ids the upper layer refused, remembered to drop repeats",
+                ),
+                R::new(
+                    T::Num,
+                    "messages_relay_dropped",
+                    "relays not queued because the peer's send buffer was full",
+                ),
+                R::new(
+                    T::Num,
+                    "catchup_sent",
+                    "important messages sent to peers that connected later",
+                ),
             ],
         )],
         examples: help_example_cli("getlogosinfo", "") + &help_example_rpc("getlogosinfo", ""),
@@ -966,6 +985,9 @@ fn getlogosinfo() -> Help {
                 "messages_relayed" => s.messages_relayed,
                 "messages_dropped" => s.messages_dropped,
                 "messages_propagated" => s.messages_propagated,
+                "recent_rejects_size" => s.recent_rejects_size,
+                "messages_relay_dropped" => s.messages_relay_dropped,
+                "catchup_sent" => s.catchup_sent,
             })
         },
     }

@@ -81,7 +81,7 @@ pub fn node_options(extra: &[&str]) -> Result<node::init::NodeOptions, String> {
     let chain = args.get_chain_type()?;
     args.select_config_network(chain);
     node::init::init_parameter_interaction(&mut args);
-    node::init::app_init_parameter_interaction(&args, chain)
+    node::init::app_init_parameter_interaction(&args, chain, false)
 }
 
 /// Polls `f` until it gives `Some`; past `wait`, panics with `timeout_message()`.

@@ -357,6 +357,9 @@ impl RpcBackend for FakeBackend {
             messages_relayed: 2,
             messages_dropped: 1,
             messages_propagated: s.propagated.len() as u64,
+            recent_rejects_size: 4,
+            messages_relay_dropped: 5,
+            catchup_sent: 6,
         }
     }
 }
