@@ -410,7 +410,7 @@ impl AddrRelayPeer {
             if !ctx.params.may_have_useful_address_db(addr.n_services)
                 && !ctx
                     .params
-                    .has_all_desirable_service_flags(addr.n_services, false)
+                    .has_all_desirable_service_flags(addr.n_services, crate::peerman::CLOSE_TO_TIP)
             {
                 //DMITRY: address without the network's desirable/address-DB services; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; changed: the service
                 // bits are the network's (NODE_LOGOS on Logos networks, Core's on Bitcoin

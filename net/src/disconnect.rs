@@ -46,10 +46,6 @@ pub enum DisconnectReason {
     // cannot be resynchronised.
     /// The transport could not absorb the bytes (bad magic, oversized or undecodable header).
     ReceiveMsgBytesFailed,
-    //DMITRY: 24-byte header could not be deserialized; Core: net.cpp::V1Transport::readHeader; kept: the stream
-    // cannot be parsed.
-    /// The 24-byte header could not be parsed.
-    HeaderUnableToDeserialize,
     //DMITRY: header carries another network's message start; Core: net.cpp::V1Transport::readHeader; kept: wrong network
     // (and, from bitcoind, its v2 handshake bytes look like this too).
     /// The header carries another network's message start.
@@ -264,7 +260,6 @@ impl DisconnectReason {
         let text = match self {
             SocketSendError { error } => format!("socket send error, {}: {error}", dm()),
             ReceiveMsgBytesFailed => format!("receiving message bytes failed, {}", dm()),
-            HeaderUnableToDeserialize => format!("Header error: Unable to deserialize, peer={id}"),
             HeaderWrongMessageStart { magic } => format!(
                 "Header error: Wrong MessageStart {} received, peer={id}",
                 hex_lower(magic)
@@ -386,9 +381,9 @@ impl DisconnectReason {
             ReceiveMsgBytesFailed | SocketClosed | SocketRecvError { .. } => {
                 "net.cpp::CConnman::SocketHandlerConnected"
             }
-            HeaderUnableToDeserialize
-            | HeaderWrongMessageStart { .. }
-            | HeaderSizeTooLarge { .. } => "net.cpp::V1Transport::readHeader",
+            HeaderWrongMessageStart { .. } | HeaderSizeTooLarge { .. } => {
+                "net.cpp::V1Transport::readHeader"
+            }
             NoMessageInFirst { .. }
             | SendingTimeout { .. }
             | ReceiveTimeout { .. }
@@ -466,6 +461,8 @@ fn hex_lower(bytes: &[u8]) -> String {
 }
 
 // ---- Core sites that the overlay does not have ----------------------------------------------
+//DMITRY: 24-byte header could not be deserialized; Core: net.cpp::V1Transport::readHeader; removed: every header
+// field has a fixed width, so 24 bytes always deserialize (the branch is unreachable in Core too).
 // Transaction- and block-only disconnect / discourage sites (no variant above):
 //DMITRY: historical block serving limit reached; Core: net_processing.cpp::PeerManagerImpl::ProcessGetBlockData; removed: no blocks
 // are served.
@@ -477,10 +474,6 @@ fn hex_lower(bytes: &[u8]) -> String {
 // chain.
 //DMITRY: unsupported block filter type / invalid block hash / invalid or too large getcfilters/getcfheaders range; Core: net_processing.cpp::PeerManagerImpl::PrepareBlockFilterRequest; removed: no BIP157
 // filters.
-//DMITRY: wtxidrelay received after verack; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("wtxidrelay"); removed: no transaction
-// relay (the message is recognised and ignored).
-//DMITRY: sendtxrcncl after verack / without tx relay / protocol violations (5 sites); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("sendtxrcncl"); removed: no transaction
-// reconciliation.
 //DMITRY: transaction inv sent in violation of protocol (block-relay-only peer); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("inv"); removed: no inv
 // handling.
 //DMITRY: getblocks / getheaders locator size > MAX_LOCATOR_SZ; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("getblocks", "getheaders"); removed: no block
@@ -628,10 +621,6 @@ mod tests {
                     error: "Broken pipe (32)".into(),
                 },
                 "socket send error, disconnecting peer=3: Broken pipe (32)",
-            ),
-            (
-                HeaderUnableToDeserialize,
-                "Header error: Unable to deserialize, peer=3",
             ),
             (
                 SocketRecvError {
@@ -851,7 +840,6 @@ mod tests {
                 error: String::new(),
             },
             ReceiveMsgBytesFailed,
-            HeaderUnableToDeserialize,
             HeaderWrongMessageStart { magic: [0; 4] },
             HeaderSizeTooLarge {
                 msg_type: String::new(),

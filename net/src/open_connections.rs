@@ -548,7 +548,7 @@ impl OpenConnectionsPlanner {
             if !feeler
                 && !ctx
                     .params
-                    .has_all_desirable_service_flags(addr.n_services, false)
+                    .has_all_desirable_service_flags(addr.n_services, crate::peerman::CLOSE_TO_TIP)
             {
                 //DMITRY: selected address lacks the desirable services; Core: net.cpp::CConnman::ThreadOpenConnections; changed: the network's
                 // service bits (NODE_LOGOS on Logos networks), and never the NODE_NETWORK_LIMITED

@@ -1028,3 +1028,23 @@ impl ConnmanInner {
         self.wake_message_handler();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mirrors AppInitMain's -onlynet handling (init.cpp): without it every network we can
+    /// reach; with `-onlynet=ipv6` IPv4 is no longer reachable; Tor, I2P and CJDNS never are
+    /// (no proxies here).
+    #[test]
+    fn onlynet_restricts_the_reachable_networks() {
+        let all = reachable_nets(&[]);
+        assert!(all.contains(Network::IPv4) && all.contains(Network::IPv6));
+        assert!(!all.contains(Network::Onion) && !all.contains(Network::I2P));
+        let v6 = reachable_nets(&[Network::IPv6]);
+        assert!(!v6.contains(Network::IPv4) && v6.contains(Network::IPv6));
+        let v4 = reachable_nets(&[Network::IPv4, Network::Onion]);
+        assert!(v4.contains(Network::IPv4) && !v4.contains(Network::IPv6));
+        assert!(!v4.contains(Network::Onion));
+    }
+}

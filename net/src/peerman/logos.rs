@@ -101,6 +101,8 @@ pub struct FloodStats {
     pub propagated: u64,
     /// Important payloads sent to peers catching up.
     pub catchup_sent: u64,
+    /// Important payloads retained now.
+    pub important_count: usize,
 }
 
 /// A payload handed to the upper layer, waiting for its answer.
@@ -369,6 +371,7 @@ impl PeerManager {
         FloodStats {
             seen_set_size: self.flood.seen.len(),
             recent_rejects_size: self.flood.recent_rejects.len(),
+            important_count: self.flood.important.len(),
             ..self.flood.stats
         }
     }
