@@ -402,7 +402,8 @@ impl PingState {
 
     /// Not in Core: the earliest time (microseconds) at which [`Self::maybe_send_ping`] can act without a
     /// new request: the next keep-alive, or the ping timeout (which also needs the inactivity
-    /// checks to be running; the caller's wake-up then simply finds nothing to do).
+    /// checks to be running: a caller's timer must also wait for those, or it wakes for
+    /// nothing at every pass until they start).
     pub fn next_ping_deadline(&self) -> i64 {
         if self.m_ping_queued {
             return i64::MIN;

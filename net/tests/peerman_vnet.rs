@@ -157,18 +157,52 @@ mod handshake {
         net.settle();
         let outs: Vec<Output> = net.outputs_for(a, ia).into_iter().map(|o| o.1).collect();
         assert_eq!(outs.len(), 6, "{outs:#?}");
-        assert!(matches!(&outs[0], Output::Send { msg: NetworkMessage::Version(_), .. }));
-        assert!(matches!(&outs[1], Output::Send { msg: NetworkMessage::SendAddrV2, .. }));
+        assert!(matches!(
+            &outs[0],
+            Output::Send {
+                msg: NetworkMessage::Version(_),
+                ..
+            }
+        ));
+        assert!(matches!(
+            &outs[1],
+            Output::Send {
+                msg: NetworkMessage::SendAddrV2,
+                ..
+            }
+        ));
         // A feeler never relays.
         assert!(matches!(
             &outs[2],
-            Output::Update { update: NodeUpdate::Version { relays_txs: false, .. }, .. }
+            Output::Update {
+                update: NodeUpdate::Version {
+                    relays_txs: false,
+                    ..
+                },
+                ..
+            }
         ));
-        assert!(matches!(&outs[3], Output::Send { msg: NetworkMessage::Verack, .. }));
-        assert!(matches!(&outs[4], Output::Send { msg: NetworkMessage::GetAddr, .. }));
+        assert!(matches!(
+            &outs[3],
+            Output::Send {
+                msg: NetworkMessage::Verack,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &outs[4],
+            Output::Send {
+                msg: NetworkMessage::GetAddr,
+                ..
+            }
+        ));
         assert_eq!(
             net.disconnects(a),
-            vec![(T0 + 2 * DEFAULT_LATENCY, ia, DisconnectReason::FeelerConnectionCompleted)]
+            vec![(
+                T0 + 2 * DEFAULT_LATENCY,
+                ia,
+                DisconnectReason::FeelerConnectionCompleted
+            )]
         );
         assert!(!net.links[link].open);
         assert_eq!(net.nodes[a].pm.peer_count(), 0);
@@ -188,7 +222,11 @@ mod handshake {
         assert_eq!(outs.len(), 1, "{outs:#?}");
         assert_eq!(
             net.disconnects(b),
-            vec![(now + DEFAULT_LATENCY, ib, DisconnectReason::ObsoleteVersion { version: 31_799 })]
+            vec![(
+                now + DEFAULT_LATENCY,
+                ib,
+                DisconnectReason::ObsoleteVersion { version: 31_799 }
+            )]
         );
         assert!(net.received(link, 0).is_empty());
     }
@@ -290,7 +328,10 @@ mod handshake {
         net.inject(link, 1, &ignored("wtxidrelay"));
         let t = net.now() + DEFAULT_LATENCY;
         net.settle();
-        assert_eq!(net.disconnects(a), vec![(t, ia, DisconnectReason::WtxidRelayAfterVerack)]);
+        assert_eq!(
+            net.disconnects(a),
+            vec![(t, ia, DisconnectReason::WtxidRelayAfterVerack)]
+        );
 
         let mut net = VNet::new(Chain::LogosRegtest, 7);
         let b = net.add_node(b_addr());
@@ -312,8 +353,27 @@ mod handshake {
         net.inject(link, 0, &NetworkMessage::SendAddrV2);
         let t = net.now() + DEFAULT_LATENCY;
         net.settle();
-        assert_eq!(net.disconnects(b), vec![(t, ib, DisconnectReason::SendAddrV2AfterVerack)]);
+        assert_eq!(
+            net.disconnects(b),
+            vec![(t, ib, DisconnectReason::SendAddrV2AfterVerack)]
+        );
         assert!(!net.links[link].open);
+    }
+
+    #[test]
+    fn outbound_processes_nothing_before_its_own_version() {
+        let mut net = VNet::new(Chain::LogosRegtest, 7);
+        let a = net.add_node(a_addr());
+        let link = net.connect_to_script(a, b_addr(), ConnectionType::OutboundFullRelay);
+        net.links[link].latency = 0;
+        let ia = net.peer_id(link, 0);
+        // The script speaks first: its version reaches A before A's first pass.
+        net.inject(link, 1, &version(70016, 1, T0));
+        net.settle();
+        assert_eq!(
+            net.sent_types(a, ia),
+            types(&["version", "sendaddrv2", "verack", "getaddr"])
+        );
     }
 
     #[test]
@@ -353,7 +413,10 @@ mod ping {
         net.send_pings(a);
         net.settle();
         assert_eq!(send_times(&net, a, ia, "ping"), vec![T0 + 2 * 123_457, t]);
-        assert_eq!(net.updates(a, ia).last(), Some(&NodeUpdate::PongReceived(246_914)));
+        assert_eq!(
+            net.updates(a, ia).last(),
+            Some(&NodeUpdate::PongReceived(246_914))
+        );
     }
 
     #[test]
@@ -387,6 +450,47 @@ mod ping {
     }
 
     #[test]
+    fn ping_timeout_waits_for_a_long_peer_timeout_without_spinning() {
+        // -peertimeout=3600: the ping timeout applies only once the connection is an hour old
+        // (ShouldRunInactivityChecks), 40 minutes after the unanswered ping expired.
+        let mut net = VNet::new(Chain::LogosRegtest, 7);
+        let mut spec = net.spec(a_addr());
+        spec.opts.peer_timeout = 3600;
+        let a = net.add(spec);
+        let b = net.add_node(b_addr());
+        let link = net.connect(a, b, ConnectionType::OutboundFullRelay);
+        net.nodes[b].mute.push("pong");
+        net.settle();
+        let ia = net.peer_id(link, 0);
+        let pinged = T0 + 2 * DEFAULT_LATENCY;
+        let checks_start = T0 + 3601 * 1_000_000;
+
+        net.run_until(pinged + TIMEOUT_INTERVAL * 1_000_000 + 1);
+        let steps_before = net.log.len();
+        net.run_until(checks_start - 1);
+        assert!(net.disconnects(a).is_empty());
+        // Between the expired ping and the inactivity checks, only the address trickle and
+        // B's keep-alive pings wake anything: far fewer than a step per microsecond.
+        assert!(
+            net.log.len() - steps_before < 1000,
+            "{} events",
+            net.log.len() - steps_before
+        );
+
+        net.run_until(checks_start);
+        assert_eq!(
+            net.disconnects(a),
+            vec![(
+                checks_start,
+                ia,
+                DisconnectReason::PingTimeout {
+                    elapsed_micros: checks_start - pinged
+                }
+            )]
+        );
+    }
+
+    #[test]
     fn wake_ups_are_exactly_the_ping_deadlines() {
         // Block-relay-only: no address relay on either side, so pings are the only timers.
         let (mut net, a, b, link) = pair(ConnectionType::BlockRelay);
@@ -411,8 +515,18 @@ mod ping {
                 .into_iter()
                 .filter(|t| *t > settled)
                 .collect();
-            assert_eq!(wakes, pings, "node {n}: a wake-up without a ping, or the reverse");
-            assert_eq!(pings.len(), 14);
+            // Every wake-up did work: it sent a ping.
+            assert!(
+                wakes.iter().all(|t| pings.contains(t)),
+                "node {n}: idle wake-up"
+            );
+            if n == a {
+                // And every ping of A came from its deadline. (B's deadlines fall on the very
+                // instant A's pings reach it, so B pings on that receive pass instead.)
+                assert_eq!(wakes, pings);
+            }
+            // 30 min after the handshake settled (3 one-way trips after the first ping).
+            assert_eq!(pings.len(), 15);
             let start = send_times(&net, n, id, "ping")[0];
             for (k, t) in pings.iter().enumerate() {
                 assert_eq!(*t, start + (k as i64 + 1) * period);
@@ -433,15 +547,20 @@ mod addr {
         )
     }
 
+    /// The records of an `addr` / `addrv2` payload.
+    fn decode_addrs(m_type: &str, payload: &[u8]) -> Vec<CAddress> {
+        match NetworkMessage::decode_payload(m_type, payload) {
+            Ok(NetworkMessage::Addr(v) | NetworkMessage::AddrV2(v)) => v,
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// The addresses in the `addr` / `addrv2` messages that arrived at end `end` of `link`.
     fn addrs_received(net: &VNet, link: usize, end: usize) -> Vec<Vec<CAddress>> {
         net.received(link, end)
             .into_iter()
             .filter(|m| m.1 == "addr" || m.1 == "addrv2")
-            .map(|m| match NetworkMessage::decode_payload(&m.1, &m.3) {
-                Ok(NetworkMessage::Addr(v) | NetworkMessage::AddrV2(v)) => v,
-                other => panic!("{other:?}"),
-            })
+            .map(|m| decode_addrs(&m.1, &m.3))
             .collect()
     }
 
@@ -523,7 +642,11 @@ mod addr {
             .log
             .iter()
             .filter_map(|e| match e {
-                Event::Out { t: at, node: 0, out } if *at == t => Some(out.clone()),
+                Event::Out {
+                    t: at,
+                    node: 0,
+                    out,
+                } if *at == t => Some(out.clone()),
                 _ => None,
             })
             .collect();
@@ -564,14 +687,93 @@ mod addr {
         let id = net.peer_id(link, 1);
         assert_eq!(
             net.disconnects(h),
-            vec![(t, id, DisconnectReason::MisbehavingLocal { inbound_onion: false })]
+            vec![(
+                t,
+                id,
+                DisconnectReason::MisbehavingLocal {
+                    inbound_onion: false
+                }
+            )]
         );
-        assert!(!net
-            .log
-            .iter()
-            .any(|e| matches!(e, Event::Out { out: Output::DisconnectSubnet { .. }, .. })));
+        assert!(!net.log.iter().any(|e| matches!(
+            e,
+            Event::Out {
+                out: Output::DisconnectSubnet { .. },
+                ..
+            }
+        )));
         let banman = net.nodes[h].banman.clone().expect("banman");
         assert!(!banman.is_discouraged(&v4(127, 0, 0, 2, PORT).addr));
+    }
+
+    #[test]
+    fn oversized_addr_from_manual_peer_is_not_punished() {
+        let mut net = VNet::new(Chain::LogosRegtest, 7);
+        let mut spec = net.spec(a_addr());
+        spec.banman = true;
+        let x = net.add(spec);
+        let s = net.add_node(b_addr());
+        let link = net.connect(x, s, ConnectionType::Manual);
+        net.settle();
+        let now = net.now();
+        let v: Vec<CAddress> = (0..1001u32)
+            .map(|i| fresh([12, (i >> 8) as u8, i as u8, 1], now))
+            .collect();
+        net.inject(link, 1, &NetworkMessage::Addr(v));
+        net.settle();
+        assert!(net.disconnects(x).is_empty());
+        assert!(net.links[link].open);
+        assert!(!net.nodes[x]
+            .banman
+            .clone()
+            .expect("banman")
+            .is_discouraged(&b_addr().addr));
+    }
+
+    #[test]
+    fn self_advertisement_uses_the_peers_view_of_our_address() {
+        let mut net = VNet::new(Chain::LogosRegtest, 7);
+        let mut nodes = Vec::new();
+        for addr in [a_addr(), b_addr()] {
+            let mut spec = net.spec(addr);
+            spec.listen = true;
+            spec.discover = true;
+            nodes.push(net.add(spec));
+        }
+        let link = net.connect(nodes[0], nodes[1], ConnectionType::OutboundFullRelay);
+        net.settle();
+        const L: i64 = DEFAULT_LATENCY;
+        let secs = |t: i64| t / 1_000_000;
+        // A dialled from a random port: it advertises the IP B sees with its listening port,
+        // on the pass that processed verack.
+        let at_b: Vec<(i64, String, Vec<CAddress>)> = net
+            .received(link, 1)
+            .into_iter()
+            .filter(|m| m.1.starts_with("addr"))
+            .map(|m| (m.0, m.1.clone(), decode_addrs(&m.1, &m.3)))
+            .collect();
+        assert_eq!(
+            at_b,
+            vec![(
+                T0 + 3 * L,
+                "addrv2".to_string(),
+                vec![CAddress::new(
+                    a_addr(),
+                    ServiceFlags::NODE_LOGOS,
+                    secs(T0 + 2 * L)
+                )]
+            )]
+        );
+        // B, once A's getaddr turned address relay on, advertises the address A dialled.
+        let at_a: Vec<Vec<CAddress>> = addrs_received(&net, link, 0);
+        assert_eq!(
+            at_a,
+            vec![vec![CAddress::new(
+                b_addr(),
+                ServiceFlags::NODE_LOGOS,
+                secs(T0 + 3 * L)
+            )]]
+        );
     }
 
     #[test]
@@ -595,11 +797,19 @@ mod addr {
         let x = net.add(spec);
         let now_secs = net.now() / 1_000_000;
         let book: Vec<CAddress> = (0..100u8)
-            .map(|i| CAddress::new(v4(12, i, 0, 1, PORT), ServiceFlags::NODE_LOGOS, now_secs - 3600))
+            .map(|i| {
+                CAddress::new(
+                    v4(12, i, 0, 1, PORT),
+                    ServiceFlags::NODE_LOGOS,
+                    now_secs - 3600,
+                )
+            })
             .collect();
         let am = net.nodes[x].addrman.clone().expect("addrman");
         am.add(&book, &v4(11, 9, 9, 9, PORT).addr, 0);
-        assert_eq!(am.size(None, None), 100);
+        // A few land on an occupied slot of the new table.
+        let known = am.size(None, None);
+        assert_eq!(known, 97);
 
         // Y dials X: its handshake carries a getaddr.
         let y = net.add_node(b_addr());
@@ -607,13 +817,26 @@ mod addr {
         net.run_for(10 * 60 * 1_000_000);
         let answers = addrs_received(&net, inbound, 0);
         assert_eq!(answers.len(), 1);
-        // MAX_PCT_ADDR_TO_SEND: 23% of the 100 known.
-        assert_eq!(answers[0].len(), 23);
-        assert!(answers[0].iter().all(|a| book.iter().any(|b| b.service == a.service)));
+        // MAX_PCT_ADDR_TO_SEND: 23% of those known.
+        assert_eq!(answers[0].len(), known * 23 / 100);
+        assert_eq!(answers[0].len(), 22);
+        assert!(answers[0]
+            .iter()
+            .all(|a| book.iter().any(|b| b.service == a.service)));
 
         net.inject(inbound, 0, &NetworkMessage::GetAddr);
         net.run_for(10 * 60 * 1_000_000);
-        assert_eq!(addrs_received(&net, inbound, 0).len(), 1, "a second getaddr is ignored");
+        assert_eq!(
+            addrs_received(&net, inbound, 0).len(),
+            1,
+            "a second getaddr is ignored"
+        );
+
+        // Another inbound peer reaching the same local address gets the cached answer.
+        let w = net.add_node(v4(11, 0, 0, 4, PORT));
+        let second = net.connect(w, x, ConnectionType::OutboundFullRelay);
+        net.run_for(10 * 60 * 1_000_000);
+        assert_eq!(addrs_received(&net, second, 0), answers);
 
         // X dials Z; Z asks X for addresses: ignored (fingerprinting).
         let z = net.add_node(v4(11, 0, 0, 3, PORT));
@@ -658,23 +881,55 @@ mod flood {
 
     #[test]
     fn line_delivers_once_everywhere_with_the_original_header() {
-        let (mut net, _) = mesh(4, &[(0, 1), (1, 2), (2, 3)]);
+        let (mut net, links) = mesh(4, &[(0, 1), (1, 2), (2, 3)]);
         let payload = b"hello line".to_vec();
+        let t = net.now();
         let (any, header) = net.propagate(0, &payload, false);
         assert!(any);
         net.settle();
         assert!(net.nodes[0].delivered.is_empty());
         for n in 1..4 {
             assert_eq!(net.nodes[n].delivered, vec![payload.clone()], "node {n}");
-            assert_eq!(logos_received(&net, n), vec![(header, payload.clone())], "node {n}");
+            assert_eq!(
+                logos_received(&net, n),
+                vec![(header, payload.clone())],
+                "node {n}"
+            );
         }
-        assert!(logos_received(&net, 0).is_empty(), "relayed back to its origin");
+        assert!(
+            logos_received(&net, 0).is_empty(),
+            "relayed back to its origin"
+        );
         assert_eq!(stats(&net, 0).propagated, 1);
-        assert_eq!([stats(&net, 1).relayed, stats(&net, 2).relayed, stats(&net, 3).relayed], [1, 1, 0]);
+        assert_eq!(
+            [
+                stats(&net, 1).relayed,
+                stats(&net, 2).relayed,
+                stats(&net, 3).relayed
+            ],
+            [1, 1, 0]
+        );
+        // Each hop credits the peer it came from (eviction's measure of useful work).
+        for n in 1..4 {
+            let from = net.peer_id(links[n - 1], 1);
+            let arrived = t + n as i64 * DEFAULT_LATENCY;
+            assert_eq!(
+                net.updates(n, from).last(),
+                Some(&NodeUpdate::LogosAccepted(arrived / 1_000_000))
+            );
+        }
         // Relays go out as SendLogos of kind Relay with the header unchanged.
         for n in 1..3 {
             for e in &net.log {
-                if let Event::Out { node, out: Output::SendLogos { header: h, kind, .. }, .. } = e {
+                if let Event::Out {
+                    node,
+                    out:
+                        Output::SendLogos {
+                            header: h, kind, ..
+                        },
+                    ..
+                } = e
+                {
                     if *node == n {
                         assert_eq!((*h, *kind), (header, LogosSend::Relay));
                     }
@@ -685,7 +940,17 @@ mod flood {
 
     #[test]
     fn mesh_of_six_delivers_once_and_drops_duplicates() {
-        let edges = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 0), (0, 3), (1, 4), (2, 5)];
+        let edges = [
+            (0, 1),
+            (1, 2),
+            (2, 3),
+            (3, 4),
+            (4, 5),
+            (5, 0),
+            (0, 3),
+            (1, 4),
+            (2, 5),
+        ];
         let (mut net, _) = mesh(6, &edges);
         let payload = b"hello mesh".to_vec();
         let (_, header) = net.propagate(0, &payload, false);
@@ -710,7 +975,11 @@ mod flood {
         net.propagate(0, &payload, false);
         net.settle();
         for n in [1, 2] {
-            assert_eq!(logos_received(&net, n).len(), 2, "from the origin and the other");
+            assert_eq!(
+                logos_received(&net, n).len(),
+                2,
+                "from the origin and the other"
+            );
             assert_eq!(net.nodes[n].delivered.len(), 1);
             assert_eq!(stats(&net, n).dropped, 1);
         }
@@ -726,11 +995,18 @@ mod flood {
         assert_eq!(net.nodes[1].delivered, vec![junk.clone()]);
         assert!(logos_received(&net, 2).is_empty());
         let s = stats(&net, 1);
-        assert_eq!((s.recent_rejects_size, s.seen_set_size, s.relayed), (1, 0, 0));
-        assert!(!net
-            .log
-            .iter()
-            .any(|e| matches!(e, Event::Out { node: 1, out: Output::SendLogos { .. }, .. })));
+        assert_eq!(
+            (s.recent_rejects_size, s.seen_set_size, s.relayed),
+            (1, 0, 0)
+        );
+        assert!(!net.log.iter().any(|e| matches!(
+            e,
+            Event::Out {
+                node: 1,
+                out: Output::SendLogos { .. },
+                ..
+            }
+        )));
         // The same junk again is dropped without asking the upper layer.
         net.inject(links[0], 0, &NetworkMessage::Logos(junk.clone()));
         net.settle();
@@ -747,17 +1023,28 @@ mod flood {
         net.settle();
         const JUNK: usize = 200_000;
         for i in 0..JUNK {
-            net.inject(links[0], 0, &NetworkMessage::Logos(format!("junk-{i}").into_bytes()));
+            net.inject(
+                links[0],
+                0,
+                &NetworkMessage::Logos(format!("junk-{i}").into_bytes()),
+            );
         }
         net.settle();
         let s = stats(&net, 1);
         assert_eq!(s.seen_set_size, 1);
-        assert_eq!(s.recent_rejects_size, net::peerman::FloodOptions::default().rejects_max);
+        assert_eq!(
+            s.recent_rejects_size,
+            net::peerman::FloodOptions::default().rejects_max
+        );
         net.inject(links[0], 0, &NetworkMessage::Logos(good.clone()));
         net.settle();
         let d = &net.nodes[1].delivered;
         assert_eq!(d.len(), 1 + JUNK);
-        assert_eq!(d.iter().filter(|p| **p == good).count(), 1, "the accepted one came back as new");
+        assert_eq!(
+            d.iter().filter(|p| **p == good).count(),
+            1,
+            "the accepted one came back as new"
+        );
         assert_eq!(stats(&net, 1).dropped, JUNK as u64 + 1);
     }
 
@@ -768,7 +1055,9 @@ mod flood {
         let mut spec = net.spec(a_addr());
         spec.opts.flood.catchup_bytes_per_pass = 1;
         net.add(spec);
-        let important: Vec<Vec<u8>> = (1..=3).map(|i| format!("important-{i}").into_bytes()).collect();
+        let important: Vec<Vec<u8>> = (1..=3)
+            .map(|i| format!("important-{i}").into_bytes())
+            .collect();
         for p in &important {
             assert!(!net.propagate(0, p, true).0, "no peer yet");
         }
@@ -780,7 +1069,11 @@ mod flood {
         net.outputs_for(n, peer)
             .into_iter()
             .filter_map(|(_, o)| match o {
-                Output::SendLogos { payload, kind: LogosSend::CatchUp, .. } => Some(payload.to_vec()),
+                Output::SendLogos {
+                    payload,
+                    kind: LogosSend::CatchUp,
+                    ..
+                } => Some(payload.to_vec()),
                 _ => None,
             })
             .collect()
@@ -804,14 +1097,54 @@ mod flood {
         net.settle();
         net.run_for(1_000_000);
         assert_eq!(catchup_sent(&net, 0, id).len(), 1, "sent while paused");
-        net.propagate(0, b"important-4", true);
+        // A payload stored while the catch-up is under way goes out live at once.
+        let p4 = b"important-4".to_vec();
+        net.propagate(0, &p4, true);
         net.settle();
+        assert_eq!(
+            net.nodes[b].delivered,
+            vec![important[0].clone(), p4.clone()]
+        );
 
         net.set_send_paused(link, 1, false);
         net.settle();
+        // The catch-up covers what the store held at verack: p4, sent live, is not sent again.
         assert_eq!(catchup_sent(&net, 0, id), important);
-        assert_eq!(net.nodes[b].delivered, important, "the regular payload is not retained");
-        assert_eq!(stats(&net, 0).catchup_sent, 3);
+        let expected = vec![
+            important[0].clone(),
+            p4,
+            important[1].clone(),
+            important[2].clone(),
+        ];
+        assert_eq!(
+            net.nodes[b].delivered, expected,
+            "the regular payload is not retained"
+        );
+    }
+
+    #[test]
+    fn peer_leaving_mid_catchup_resumes_where_it_stopped() {
+        let (mut net, important) = store();
+        let b = net.add_node(b_addr());
+        let first = net.connect(b, 0, ConnectionType::OutboundFullRelay);
+        net.set_send_paused(first, 1, true);
+        net.settle();
+        // One pass (one payload), then the peer leaves.
+        net.set_send_paused(first, 1, false);
+        net.set_send_paused(first, 1, true);
+        net.settle();
+        assert_eq!(
+            catchup_sent(&net, 0, net.peer_id(first, 1)),
+            important[..1].to_vec()
+        );
+        net.close(first);
+        let second = net.connect(b, 0, ConnectionType::OutboundFullRelay);
+        net.settle();
+        assert_eq!(
+            catchup_sent(&net, 0, net.peer_id(second, 1)),
+            important[1..].to_vec()
+        );
+        assert_eq!(net.nodes[b].delivered, important);
     }
 
     #[test]
@@ -829,7 +1162,10 @@ mod flood {
         // Same address, a new port, within the window: only p4.
         let second = net.connect(b, 0, ConnectionType::OutboundFullRelay);
         net.settle();
-        assert_eq!(catchup_sent(&net, 0, net.peer_id(second, 1)), vec![p4.clone()]);
+        assert_eq!(
+            catchup_sent(&net, 0, net.peer_id(second, 1)),
+            vec![p4.clone()]
+        );
 
         // Another address: everything.
         let c = net.add_node(v4(11, 0, 0, 3, PORT));
@@ -863,7 +1199,11 @@ mod determinism {
         }
         net.settle();
         let now = net.now();
-        let a = CAddress::new(v4(12, 1, 2, 3, PORT), ServiceFlags::NODE_LOGOS, now / 1_000_000);
+        let a = CAddress::new(
+            v4(12, 1, 2, 3, PORT),
+            ServiceFlags::NODE_LOGOS,
+            now / 1_000_000,
+        );
         net.inject(links[0], 0, &NetworkMessage::Addr(vec![a]));
         net.propagate(0, b"one", true);
         net.propagate(2, b"two", false);

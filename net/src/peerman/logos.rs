@@ -15,7 +15,8 @@
 //!
 //! Important payloads reach peers that connect later through a catch-up, paced by the peer's
 //! send buffer: a few at each `send_messages` while the peer's queue is under
-//! `-maxsendbuffer`. A peer that reconnects within [`FloodOptions::catchup_window`] of its
+//! `-maxsendbuffer`. It covers what the store held at the peer's `verack`; what is stored later
+//! reaches the peer live, like any payload. A peer that reconnects within [`FloodOptions::catchup_window`] of its
 //! last catch-up from the same address resumes where it stopped instead of starting over, so
 //! connecting in a loop cannot make us upload the store again and again.
 
@@ -168,10 +169,13 @@ impl LogosRelay {
         }
     }
 
-    /// A peer is gone: keep its catch-up position for a reconnection.
+    /// A peer is gone: keep its catch-up position for a reconnection (where it stopped, or,
+    /// when it had everything, the store's end: payloads stored since `verack` went out live).
     pub(crate) fn peer_finalized(&mut self, p: &Peer, now: i64) {
         if p.successfully_connected() {
-            let cursor = p.catchup_next.unwrap_or(self.important.next_label());
+            let cursor = p
+                .catchup_next
+                .map_or(self.important.next_label(), |(next, _)| next);
             self.record_catchup(Self::catchup_key(p), cursor, now.div_euclid(1_000_000));
         }
     }
@@ -322,9 +326,13 @@ impl PeerManager {
             Some((t, cursor)) if now_secs - *t < f.opts.catchup_window => *cursor,
             _ => 0,
         };
-        let pending = f.important.next_from(start).is_some();
+        let end = f.important.next_label();
+        let pending = f
+            .important
+            .next_from(start)
+            .is_some_and(|(_, next)| next <= end);
         if let Some(p) = self.m_peer_map.get_mut(&id) {
-            p.catchup_next = pending.then_some(start);
+            p.catchup_next = pending.then_some((start, end));
         }
     }
 
@@ -335,7 +343,7 @@ impl PeerManager {
         let Some(p) = self.m_peer_map.get(&id) else {
             return;
         };
-        let Some(mut cursor) = p.catchup_next else {
+        let Some((mut cursor, end)) = p.catchup_next else {
             return;
         };
         let mut bytes = 0usize;
@@ -343,6 +351,10 @@ impl PeerManager {
             let Some((item, next)) = self.flood.important.next_from(cursor) else {
                 break;
             };
+            if next > end {
+                // Stored after verack: the peer got it live.
+                break;
+            }
             cursor = next;
             bytes += item.payload.len() + HEADER_SIZE;
             self.flood.stats.catchup_sent += 1;
@@ -353,15 +365,20 @@ impl PeerManager {
                 kind: LogosSend::CatchUp,
             });
         }
-        let done = self.flood.important.next_from(cursor).is_none();
+        let done = self
+            .flood
+            .important
+            .next_from(cursor)
+            .is_none_or(|(_, next)| next > end);
         if let Some(p) = self.m_peer_map.get_mut(&id) {
-            p.catchup_next = (!done).then_some(cursor);
+            p.catchup_next = (!done).then_some((cursor, end));
         }
         if done {
             if let Some(p) = self.m_peer_map.get(&id) {
                 let key = LogosRelay::catchup_key(p);
+                let next = self.flood.important.next_label();
                 self.flood
-                    .record_catchup(key, cursor, now.div_euclid(1_000_000));
+                    .record_catchup(key, next, now.div_euclid(1_000_000));
             }
         }
     }

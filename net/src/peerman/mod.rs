@@ -237,7 +237,8 @@ impl PeerManager {
     /// taken from the connection: run ProcessMessage on it and log Core's line for a payload
     /// that fails to decode.
     pub fn process_message(&mut self, id: NodeId, msg: CNetMessage, now: i64) {
-        if !self.m_peer_map.contains_key(&id) {
+        // Core's ProcessMessages: nothing more from a peer marked for disconnection.
+        if self.m_peer_map.get(&id).is_none_or(|p| p.f_disconnect) {
             return;
         }
         let m_type = msg.m_type.clone();
@@ -545,6 +546,18 @@ impl PeerManager {
             None
         } else {
             let mut t = p.ping.next_ping_deadline();
+            if p.ping.ping_nonce_sent() != 0 && !p.ping.ping_queued() {
+                // The ping timeout also waits for the inactivity checks
+                // (ShouldRunInactivityChecks: the connection older than -peertimeout); without
+                // this, a ping expired before then would be due again at every pass.
+                let checks = p
+                    .conn
+                    .connected
+                    .saturating_add(self.opts.peer_timeout)
+                    .saturating_add(1)
+                    .saturating_mul(1_000_000);
+                t = t.max(checks);
+            }
             if p.conn.conn_type == crate::connection_type::ConnectionType::AddrFetch {
                 let timeout = p.conn.connected.saturating_mul(1_000_000)
                     + 10 * crate::addr_relay::AVG_ADDRESS_BROADCAST_INTERVAL

@@ -96,9 +96,10 @@ pub(crate) struct Peer {
     pub(crate) addr_local: Option<CService>,
     /// Core's `m_time_offset`: the peer's clock minus ours at its `version`, seconds.
     pub(crate) m_time_offset: i64,
-    /// Label of the next retained important payload this peer still has to be sent, while
-    /// the catch-up is under way (see logos.rs).
-    pub(crate) catchup_next: Option<u64>,
+    /// The catch-up under way (see logos.rs): the label of the next retained important
+    /// payload this peer still has to be sent, and the label the store had at `verack` (later
+    /// payloads reached the peer live, so the catch-up stops there).
+    pub(crate) catchup_next: Option<(u64, u64)>,
     /// When this peer next needs `send_messages` (µs), as filed in the timer table.
     pub(crate) next_wakeup: Option<i64>,
 }

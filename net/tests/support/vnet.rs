@@ -93,6 +93,8 @@ pub struct NodeSpec {
     pub banman: bool,
     /// Core's `fListen` (self-advertisement in `addr`).
     pub listen: bool,
+    /// Core's `fDiscover` (a peer's view of our address may be advertised).
+    pub discover: bool,
 }
 
 /// Something that happened, at virtual time `t` (µs).
@@ -220,6 +222,7 @@ impl VNet {
             addrman: false,
             banman: false,
             listen: false,
+            discover: false,
         }
     }
 
@@ -252,7 +255,11 @@ impl VNet {
         let ctx = PeerManagerContext {
             addrman: addrman.clone(),
             banman: banman.clone(),
-            local_host: Arc::new(LocalHostMap::new(spec.addr.port, false, spec.listen)),
+            local_host: Arc::new(LocalHostMap::new(
+                spec.addr.port,
+                spec.discover,
+                spec.listen,
+            )),
             reachable: Arc::new(net::connman::reachable_nets(&[])),
             seeds: RandomizerSeeds {
                 seed0: self.rng.next_u64(),
@@ -290,7 +297,12 @@ impl VNet {
     }
 
     /// Node `a` dials a scripted peer at `to`; returns the link (the script is end 1).
-    pub fn connect_to_script(&mut self, a: usize, to: CService, conn_type: ConnectionType) -> usize {
+    pub fn connect_to_script(
+        &mut self,
+        a: usize,
+        to: CService,
+        conn_type: ConnectionType,
+    ) -> usize {
         let from = self.ephemeral(self.nodes[a].addr.addr);
         self.open(Some(a), from, None, to, conn_type)
     }
@@ -309,7 +321,10 @@ impl VNet {
         conn_type: ConnectionType,
     ) -> usize {
         let link = self.links.len();
-        let ends = [(dialer, from, to, conn_type), (listener, to, from, ConnectionType::Inbound)];
+        let ends = [
+            (dialer, from, to, conn_type),
+            (listener, to, from, ConnectionType::Inbound),
+        ];
         let ends = ends.map(|(node, own, other, ct)| {
             let id = node.map_or(-1, |n| self.attach(n, link, own, other, ct));
             End {
@@ -353,7 +368,9 @@ impl VNet {
         let node = &mut self.nodes[n];
         let id = node.next_id;
         node.next_id += 1;
-        node.peers.insert(id, (link, if conn_type == ConnectionType::Inbound { 1 } else { 0 }));
+        // A node's inbound connections are the listening end (1) of their link.
+        let end = usize::from(conn_type == ConnectionType::Inbound);
+        node.peers.insert(id, (link, end));
         let conn = ConnectionInfo {
             id,
             addr: CAddress::new(other, services, 0),
@@ -383,7 +400,7 @@ impl VNet {
         self.links[link].ends[end].paused = paused;
         if let (false, Some(n)) = (paused, self.links[link].ends[end].node) {
             let id = self.links[link].ends[end].id;
-            self.send_messages(n, id);
+            self.wake(n, id);
         }
     }
 
@@ -416,10 +433,14 @@ impl VNet {
     /// Returns `propagate`'s answer and the header it was framed with.
     pub fn propagate(&mut self, n: usize, payload: &[u8], important: bool) -> (bool, [u8; 24]) {
         let hash = self.params.hash_kind.hash(payload);
-        let header = MessageHeader::frame(self.params.message_start, t::LOGOS, payload.len(), &hash)
-            .to_bytes();
+        let header =
+            MessageHeader::frame(self.params.message_start, t::LOGOS, payload.len(), &hash)
+                .to_bytes();
         let now = self.now;
-        let any = self.nodes[n].pm.propagate(Arc::new(payload.to_vec()), hash, header, important, now);
+        let any =
+            self.nodes[n]
+                .pm
+                .propagate(Arc::new(payload.to_vec()), hash, header, important, now);
         self.pump(n);
         (any, header)
     }
@@ -447,7 +468,11 @@ impl VNet {
     pub fn next_event(&self) -> Option<i64> {
         let flight = self.flights.peek().map(|Reverse(f)| f.0);
         let deadline = self.nodes.iter().filter_map(|n| n.pm.next_deadline()).min();
-        [flight, deadline].into_iter().flatten().min().map(|t| t.max(self.now))
+        [flight, deadline]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| t.max(self.now))
     }
 
     /// Handle the earliest event: a message arriving (first, at equal times), else the due
@@ -457,7 +482,11 @@ impl VNet {
             return false;
         };
         self.set_now(t);
-        if self.flights.peek().is_some_and(|Reverse(f)| f.0 <= self.now) {
+        if self
+            .flights
+            .peek()
+            .is_some_and(|Reverse(f)| f.0 <= self.now)
+        {
             if let Some(Reverse((_, _, link, end, bytes))) = self.flights.pop() {
                 self.arrive(link, end, &bytes);
             }
@@ -465,15 +494,23 @@ impl VNet {
         }
         let mut due = Vec::new();
         for n in 0..self.nodes.len() {
-            if self.nodes[n].pm.next_deadline().is_none_or(|d| d > self.now) {
+            if self.nodes[n]
+                .pm
+                .next_deadline()
+                .is_none_or(|d| d > self.now)
+            {
                 continue;
             }
             due.clear();
             let now = self.now;
             self.nodes[n].pm.due_peers(now, &mut due);
             for &id in &due {
-                self.log.push(Event::Wake { t: now, node: n, peer: id });
-                self.send_messages(n, id);
+                self.log.push(Event::Wake {
+                    t: now,
+                    node: n,
+                    peer: id,
+                });
+                self.wake(n, id);
             }
         }
         true
@@ -500,7 +537,10 @@ impl VNet {
     pub fn settle(&mut self) {
         for _ in 0..MAX_STEPS {
             let busy = !self.flights.is_empty()
-                || self.nodes.iter().any(|n| n.pm.next_deadline().is_some_and(|d| d <= self.now));
+                || self
+                    .nodes
+                    .iter()
+                    .any(|n| n.pm.next_deadline().is_some_and(|d| d <= self.now));
             if !busy {
                 return;
             }
@@ -523,8 +563,13 @@ impl VNet {
         let bytes = [parts[0], parts[1]].concat();
         tx.mark_bytes_sent(bytes.len());
         self.seq += 1;
-        self.flights
-            .push(Reverse((self.now + l.latency, self.seq, link, 1 - from, bytes)));
+        self.flights.push(Reverse((
+            self.now + l.latency,
+            self.seq,
+            link,
+            1 - from,
+            bytes,
+        )));
     }
 
     /// Bytes arrive at end `end` of `link`: parse them, log each message and feed it to the
@@ -567,8 +612,8 @@ impl VNet {
         }
     }
 
-    /// Feed node `n` the messages of its peer `id` that it is ready to process, each followed
-    /// by `send_messages` (one ProcessMessages pass each).
+    /// Feed node `n` the messages of its peer `id` while it is ready to process them, each
+    /// followed by `send_messages` (one ProcessMessages pass each).
     fn process_held(&mut self, n: usize, link: usize, end: usize, id: NodeId) {
         while self.links[link].open && self.nodes[n].pm.ready_to_process(id) {
             let Some(msg) = self.links[link].ends[end].held.pop_front() else {
@@ -590,7 +635,14 @@ impl VNet {
         let now = self.now;
         self.nodes[n].pm.send_messages(id, now, paused);
         self.pump(n);
-        if !self.links[link].ends[end].held.is_empty() {
+    }
+
+    /// A timer or a lifted pause: `send_messages` for node `n`'s peer `id`, then the messages
+    /// it held back (an outbound connection's first pass sends `version`, after which the
+    /// peer's messages may be processed).
+    fn wake(&mut self, n: usize, id: NodeId) {
+        self.send_messages(n, id);
+        if let Some(&(link, end)) = self.nodes[n].peers.get(&id) {
             self.process_held(n, link, end, id);
         }
     }
@@ -620,7 +672,11 @@ impl VNet {
                     ..
                 } => {
                     if let Some(&(link, end)) = self.nodes[n].peers.get(&peer) {
-                        self.transmit(link, end, SerializedNetMsg::framed(t::LOGOS, payload, header));
+                        self.transmit(
+                            link,
+                            end,
+                            SerializedNetMsg::framed(t::LOGOS, payload, header),
+                        );
                     }
                 }
                 Output::Deliver { id, payload, .. } => {
