@@ -10,7 +10,8 @@
 //! ```
 //!
 //! (ports: free ones found by binding port 0 on 127.0.0.1, as the node refuses `:0`), raises
-//! this process's `RLIMIT_NOFILE` soft limit to its hard limit (the node inherits it), opens
+//! this process's `RLIMIT_NOFILE` soft limit to N + 1000 if it is lower (within the hard limit;
+//! the node inherits it and raises its own as Core's RaiseFileDescriptorLimit does), opens
 //! N = 10,000 connections to it from one `mio::Poll` loop (at most [`MAX_PENDING`] handshakes
 //! in flight), completes the version/verack handshake on each, answers every `ping` with its
 //! `pong`, lets the node settle for [`SETTLE`], then reads the node's CPU time
@@ -22,7 +23,8 @@
 //!   after, and the difference per open connection;
 //! - the node's CPU over the idle window as % of one core, beside the target (< 5%) and the
 //!   reference measured before the rewrite (19.5% of one core with 9,000 connections, at
-//!   99cea71).
+//!   99cea71), or the old binary measured in the same run (below);
+//! - the node's soft open-files limit once started (`/proc/<pid>/limits`).
 //!
 //! The old code measured the same way in the same run: build its binary in a worktree and name
 //! it in `LOGOS_IDLE_OLD_BIN`; its rows are printed beside ours:
@@ -185,9 +187,11 @@ impl Swarm {
     fn open(&mut self, addr: SocketAddr, nonce: u64) -> io::Result<()> {
         let mut stream = TcpStream::connect(addr)?;
         let token = Token(self.peers.len());
-        self.poll
-            .registry()
-            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
+        self.poll.registry().register(
+            &mut stream,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
         stream.set_nodelay(true).ok();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -245,7 +249,9 @@ impl Swarm {
                 }
                 Ok(n) => p.rbuf.extend_from_slice(&self.tmp[..n]),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::NotConnected => {
+                Err(e)
+                    if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::NotConnected =>
+                {
                     break
                 }
                 Err(_) => {
@@ -274,7 +280,8 @@ impl Swarm {
                     if let Ok(NetworkMessage::Ping(nonce)) =
                         NetworkMessage::decode_payload("ping", payload)
                     {
-                        p.wbuf.extend_from_slice(&frame(NetworkMessage::Pong(nonce)));
+                        p.wbuf
+                            .extend_from_slice(&frame(NetworkMessage::Pong(nonce)));
                         self.pongs += 1;
                     }
                 }
@@ -290,7 +297,9 @@ impl Swarm {
                     p.wbuf.drain(..n);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::NotConnected => {
+                Err(e)
+                    if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::NotConnected =>
+                {
                     break
                 }
                 Err(_) => dead = true,
@@ -332,11 +341,13 @@ impl Drop for NodeProc {
 
 /// Starts `bin` listening on a free loopback port; returns it and its address once its log
 /// says it is bound.
-fn start_node(bin: &Path, tag: &str, max_connections: usize) -> Result<(NodeProc, SocketAddr), String> {
-    let datadir = std::env::temp_dir().join(format!(
-        "logos-idle-bench-{tag}-{}",
-        std::process::id()
-    ));
+fn start_node(
+    bin: &Path,
+    tag: &str,
+    max_connections: usize,
+) -> Result<(NodeProc, SocketAddr), String> {
+    let datadir =
+        std::env::temp_dir().join(format!("logos-idle-bench-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&datadir);
     std::fs::create_dir_all(&datadir).map_err(|e| format!("datadir: {e}"))?;
     let port = free_port().map_err(|e| format!("free port: {e}"))?;
@@ -389,6 +400,7 @@ struct Figures {
     cpu_pct: f64,
     idle_secs: f64,
     pongs: u64,
+    pongs_in_window: u64,
     nofile: String,
     note: Option<String>,
 }
@@ -412,7 +424,8 @@ fn measure(
     let connect_deadline = (t0 + CONNECT_BOUND).min(deadline);
     let mut note = None;
     while Instant::now() < connect_deadline {
-        while swarm.peers.len() < n && swarm.pending() < MAX_PENDING && swarm.first_error.is_none() {
+        while swarm.peers.len() < n && swarm.pending() < MAX_PENDING && swarm.first_error.is_none()
+        {
             let nonce = 0x1d1e_0000_0000 + swarm.peers.len() as u64;
             if let Err(e) = swarm.open(addr, nonce) {
                 swarm.first_error = Some(format!("connect #{}: {e}", swarm.peers.len() + 1));
@@ -465,7 +478,8 @@ fn measure(
         threads,
         cpu_pct: 100.0 * (cpu1 - cpu0) / idle_secs.max(1e-9),
         idle_secs,
-        pongs: swarm.pongs - pongs0,
+        pongs: swarm.pongs,
+        pongs_in_window: swarm.pongs - pongs0,
         nofile,
         note,
     };
@@ -489,13 +503,13 @@ fn print_figures(label: &str, f: &Result<Figures, String>, judged: bool, referen
         &format!("{label}: connections handshaken / opened"),
         &format!("{} / {}", f.handshaken, f.opened),
         &format!(
-            "{} open at the end; {:.1} s to connect; {} pongs in window",
-            f.open_at_end, f.connect_secs, f.pongs
+            "{} open at the end; {:.1} s to connect; {} pongs ({} in window)",
+            f.open_at_end, f.connect_secs, f.pongs, f.pongs_in_window
         ),
         "",
     );
-    let per_conn = (f.rss_after_kib.saturating_sub(f.rss_before_kib)) as f64
-        / f.open_at_end.max(1) as f64;
+    let per_conn =
+        (f.rss_after_kib.saturating_sub(f.rss_before_kib)) as f64 / f.open_at_end.max(1) as f64;
     row(
         &format!("{label}: node RSS per open connection"),
         &format!("{per_conn:.1} KiB"),
@@ -524,7 +538,7 @@ fn print_figures(label: &str, f: &Result<Figures, String>, judged: bool, referen
         verdict,
     );
     row(
-        &format!("{label}: node's open-files limit (inherited)"),
+        &format!("{label}: node's open-files limit once started"),
         &f.nofile,
         "",
         "",
@@ -567,7 +581,10 @@ fn main() {
     let ours = measure(Path::new(BIN), "ours", n, max_connections, idle, deadline);
     let old_figures = old.as_ref().map(|p| {
         if Instant::now() + idle + SETTLE >= deadline {
-            Err(format!("skipped: the {} s bound is near", TOTAL_BOUND.as_secs()))
+            Err(format!(
+                "skipped: the {} s bound is near",
+                TOTAL_BOUND.as_secs()
+            ))
         } else {
             measure(p, "old", n, max_connections, idle, deadline)
         }

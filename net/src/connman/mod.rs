@@ -388,6 +388,8 @@ pub struct ConnmanInner {
 
     /// The peer manager (Core's `m_msgproc`, whose calls `g_msgproc_mutex` serialises).
     m_peerman: Mutex<PeerManager>,
+    /// The peer manager's next deadline (µs), published whenever its lock is released.
+    m_next_deadline: AtomicI64,
     scheduler: CScheduler,
     /// Core's `nSeed0` / `nSeed1`.
     seeds: RandomizerSeeds,
@@ -404,6 +406,32 @@ pub struct ConnmanInner {
     /// When [`CConnman::start`] ran (µs): Core's `start` of ThreadOpenConnections and
     /// ThreadDNSAddressSeed, read before the threads are spawned so they share one origin.
     m_start_micros: AtomicI64,
+}
+
+/// The peer manager locked (see [`ConnmanInner::pm`]).
+pub(crate) struct PmGuard<'a> {
+    g: parking_lot::MutexGuard<'a, PeerManager>,
+    next: &'a AtomicI64,
+}
+
+impl std::ops::Deref for PmGuard<'_> {
+    type Target = PeerManager;
+    fn deref(&self) -> &PeerManager {
+        &self.g
+    }
+}
+
+impl std::ops::DerefMut for PmGuard<'_> {
+    fn deref_mut(&mut self) -> &mut PeerManager {
+        &mut self.g
+    }
+}
+
+impl Drop for PmGuard<'_> {
+    fn drop(&mut self) {
+        self.next
+            .store(self.g.next_deadline().unwrap_or(i64::MAX), Ordering::SeqCst);
+    }
 }
 
 /// The connection manager handle. Port of `CConnman` (net.h).
@@ -540,6 +568,7 @@ impl CConnman {
             n_fully_connected: AtomicUsize::new(0),
             n_logos_relay_dropped: AtomicU64::new(0),
             m_peerman: Mutex::new(peerman),
+            m_next_deadline: AtomicI64::new(i64::MAX),
             seeds,
             reachable,
             local_host,
@@ -833,13 +862,22 @@ impl ConnmanInner {
     /// Not in Core: run `f` on the peer manager under its lock (Core's `g_msgproc_mutex`), for
     /// queries; nothing `f` does may call back into the connection manager.
     pub fn with_peerman<R>(&self, f: impl FnOnce(&mut PeerManager) -> R) -> R {
-        f(&mut self.m_peerman.lock())
+        f(&mut self.pm())
+    }
+
+    /// The peer manager under its lock; when the guard goes, its next deadline is published
+    /// for the message handler's wait (so the handler need not take the lock to learn it).
+    pub(crate) fn pm(&self) -> PmGuard<'_> {
+        PmGuard {
+            g: self.m_peerman.lock(),
+            next: &self.m_next_deadline,
+        }
     }
 
     /// Port of PeerManagerImpl::GetInfo (net_processing.cpp): the median clock offset of our
     /// outbound peers, seconds (getnetworkinfo's `timeoffset`).
     pub fn median_outbound_time_offset(&self) -> i64 {
-        self.m_peerman.lock().median_outbound_time_offset()
+        self.pm().median_outbound_time_offset()
     }
 
     /// Not in Core: remember a disconnection (reason already set on the node).
@@ -1024,7 +1062,7 @@ impl ConnmanInner {
     /// message-handler pass (RPC `ping`).
     pub fn send_pings(&self) {
         let now = self.now_micros();
-        self.m_peerman.lock().send_pings(now);
+        self.pm().send_pings(now);
         self.wake_message_handler();
     }
 }

@@ -92,7 +92,10 @@ impl ConnmanInner {
                 visit.append(&mut st.work);
             }
             due.clear();
-            self.m_peerman.lock().due_peers(self.now_micros(), &mut due);
+            let now = self.now_micros();
+            if now >= self.m_next_deadline.load(Ordering::SeqCst) {
+                self.pm().due_peers(now, &mut due);
+            }
             if !due.is_empty() {
                 self.nodes_by_id(&due, &mut due_nodes);
                 for n in due_nodes.drain(..) {
@@ -101,7 +104,7 @@ impl ConnmanInner {
                     }
                 }
             }
-            {
+            if visit.len() > 1 {
                 // Core shuffles the nodes each pass so none is always served first.
                 let mut rng = self.rng.lock();
                 for i in (1..visit.len()).rev() {
@@ -124,16 +127,11 @@ impl ConnmanInner {
                     return;
                 }
             }
-            let deadline = self.m_peerman.lock().next_deadline();
+            let deadline = self.m_next_deadline.load(Ordering::SeqCst);
             let mut st = self.mutex_msg_proc.lock();
             if !f_more_work && !st.wake && st.work.is_empty() && st.propagate.is_empty() {
-                let wait = match deadline {
-                    Some(t) => {
-                        let d = t.saturating_sub(self.now_micros()).max(0);
-                        Duration::from_micros(d.unsigned_abs()).min(MAX_IDLE_WAIT)
-                    }
-                    None => MAX_IDLE_WAIT,
-                };
+                let d = deadline.saturating_sub(self.now_micros()).max(0);
+                let wait = Duration::from_micros(d.unsigned_abs()).min(MAX_IDLE_WAIT);
                 if !wait.is_zero() {
                     let _ = self.cond_msg_proc.wait_for(&mut st, wait);
                 }
@@ -161,9 +159,9 @@ impl ConnmanInner {
                 more = more_queued;
             }
         }
+        let now = self.now_micros();
         {
-            let now = self.now_micros();
-            let mut pm = self.m_peerman.lock();
+            let mut pm = self.pm();
             if let Some(m) = msg {
                 pm.process_message(id, m, now);
             }
@@ -174,12 +172,13 @@ impl ConnmanInner {
             }
             pm.drain_outputs(outputs);
         }
-        self.run_outputs(outputs);
+        self.run_outputs(outputs, now);
         more
     }
 
-    /// Carry out the peer manager's outputs, in order, with no lock of ours held.
-    fn run_outputs(&self, outputs: &mut VecDeque<Output>) {
+    /// Carry out the peer manager's outputs, in order, with no lock of ours held (`now`: the
+    /// time they were made at, for the upper layer's verdicts).
+    fn run_outputs(&self, outputs: &mut VecDeque<Output>, now: i64) {
         while let Some(o) = outputs.pop_front() {
             match o {
                 Output::Send { peer, msg } => {
@@ -226,8 +225,7 @@ impl ConnmanInner {
                     let from = MessageSource { id: peer, addr };
                     let accepted = self.upper.receive_message(&payload, &from);
                     let important = accepted && self.upper.is_message_important(&payload);
-                    let now = self.now_micros();
-                    let mut pm = self.m_peerman.lock();
+                    let mut pm = self.pm();
                     pm.deliver_verdict(id, accepted, important, now);
                     pm.drain_outputs(outputs);
                 }
@@ -253,13 +251,13 @@ impl ConnmanInner {
     /// whether it is important, then have the peer manager queue it to every peer.
     fn flood_own(&self, p: PreparedLogos, outputs: &mut VecDeque<Output>) {
         let important = self.upper.is_message_important(&p.data);
+        let now = self.now_micros();
         {
-            let now = self.now_micros();
-            let mut pm = self.m_peerman.lock();
+            let mut pm = self.pm();
             pm.propagate(p.data, p.hash, p.header, important, now);
             pm.drain_outputs(outputs);
         }
-        self.run_outputs(outputs);
+        self.run_outputs(outputs, now);
     }
 
     /// Port of p2p_interface::PropagateMessage (logos/p2p/p2p.h, 2019 Logos layer): flood a
@@ -310,7 +308,7 @@ impl ConnmanInner {
     /// relays dropped at full send queues.
     pub fn flood_stats(&self) -> (crate::peerman::FloodStats, u64) {
         (
-            self.m_peerman.lock().flood_stats(),
+            self.pm().flood_stats(),
             self.n_logos_relay_dropped.load(Ordering::Relaxed),
         )
     }

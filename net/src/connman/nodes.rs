@@ -19,12 +19,33 @@ use crate::peerman::CNodeStateStats;
 
 use super::ConnmanInner;
 
+/// Hasher for node ids: they are handed out in sequence by the node itself (no peer chooses
+/// one), so one multiply spreads them well enough; SipHash would cost more than the lookup.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct NodeIdHasher(u64);
+
+impl std::hash::Hasher for NodeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.0 = (i as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+}
+
 /// Core's `m_nodes`, with an index by id (the socket handler maps readiness events to nodes,
 /// the message handler maps the peer manager's outputs).
 #[derive(Default)]
 pub(crate) struct NodeList {
     pub(crate) nodes: Vec<Arc<CNode>>,
-    by_id: HashMap<NodeId, Arc<CNode>>,
+    by_id: HashMap<NodeId, Arc<CNode>, std::hash::BuildHasherDefault<NodeIdHasher>>,
 }
 
 impl NodeList {
@@ -249,7 +270,7 @@ impl ConnmanInner {
         }
         // One short hold of the peer manager's lock for every peer's protocol state, taken with
         // no node lock held.
-        let pm = self.m_peerman.lock();
+        let pm = self.pm();
         for s in &mut v {
             s.state = pm.get_node_state_stats(s.nodeid, now);
         }
@@ -478,7 +499,7 @@ impl ConnmanInner {
         }
         let disc = std::mem::take(&mut *self.m_nodes_disconnected.lock());
         let now = self.now_micros();
-        let mut pm = self.m_peerman.lock();
+        let mut pm = self.pm();
         for n in nodes.iter().chain(disc.iter()) {
             pm.finalize_node(n.get_id(), now);
         }
@@ -501,9 +522,7 @@ impl ConnmanInner {
     /// `InitializeNode` then `m_nodes.push_back`), then have both handlers serve it.
     pub(crate) fn add_new_node(&self, node: Arc<CNode>) {
         let now = self.now_micros();
-        self.m_peerman
-            .lock()
-            .initialize_node(Self::connection_info(&node), now);
+        self.pm().initialize_node(Self::connection_info(&node), now);
         self.m_nodes_mutex.lock().push(Arc::clone(&node));
         self.wake_socket_for(&node);
         self.queue_msg_work(&node);

@@ -334,7 +334,7 @@ impl ConnmanInner {
             return;
         }
         let now = self.now_micros();
-        let mut pm = self.m_peerman.lock();
+        let mut pm = self.pm();
         for n in &finalize {
             pm.finalize_node(n.get_id(), now);
         }

@@ -28,8 +28,8 @@ use protocol::header::HEADER_SIZE;
 
 use crate::eviction::NodeId;
 use crate::flood::{
-    ImportantStore, PayloadId, SeenSet, DEFAULT_IMPORTANT_MAX_BYTES, DEFAULT_IMPORTANT_MAX_COUNT,
-    DEFAULT_SEEN_MAX_AGE, DEFAULT_SEEN_MAX_ENTRIES,
+    ImportantStore, PayloadId, SeenHasherBuilder, SeenKey, SeenSet, DEFAULT_IMPORTANT_MAX_BYTES,
+    DEFAULT_IMPORTANT_MAX_COUNT, DEFAULT_SEEN_MAX_AGE, DEFAULT_SEEN_MAX_ENTRIES,
 };
 
 use super::peer::Peer;
@@ -122,7 +122,8 @@ type CatchupKey = (CNetAddr, u16);
 pub(crate) struct LogosRelay {
     seen: SeenSet,
     recent_rejects: SeenSet,
-    awaiting: HashMap<PayloadId, Awaiting>,
+    /// Keyed like the seen-set (the ids are hashes already: no SipHash over 32 bytes).
+    awaiting: HashMap<SeenKey, Awaiting, SeenHasherBuilder>,
     awaiting_bytes: usize,
     important: ImportantStore,
     /// Catch-up position (next label) per address, with when it was recorded (s).
@@ -137,7 +138,7 @@ impl LogosRelay {
         LogosRelay {
             seen: SeenSet::new(opts.seen_max, opts.seen_max_age),
             recent_rejects: SeenSet::new(opts.rejects_max, opts.seen_max_age),
-            awaiting: HashMap::new(),
+            awaiting: HashMap::with_hasher(SeenHasherBuilder::new()),
             awaiting_bytes: 0,
             important: ImportantStore::new(opts.important_max_count, opts.important_max_bytes),
             catchup_done: HashMap::new(),
@@ -196,7 +197,7 @@ impl PeerManager {
         let f = &mut self.flood;
         if f.seen.contains(&hash, now_secs)
             || f.recent_rejects.contains(&hash, now_secs)
-            || f.awaiting.contains_key(&hash)
+            || f.awaiting.contains_key(&SeenKey(hash))
         {
             f.stats.dropped += 1;
             return;
@@ -217,7 +218,7 @@ impl PeerManager {
         let payload = Arc::new(payload);
         f.awaiting_bytes += payload.len();
         f.awaiting.insert(
-            hash,
+            SeenKey(hash),
             Awaiting {
                 from: id,
                 payload: Arc::clone(&payload),
@@ -240,7 +241,7 @@ impl PeerManager {
     pub fn deliver_verdict(&mut self, id: PayloadId, accepted: bool, important: bool, now: i64) {
         let now_secs = now.div_euclid(1_000_000);
         let f = &mut self.flood;
-        let Some(a) = f.awaiting.remove(&id) else {
+        let Some(a) = f.awaiting.remove(&SeenKey(id)) else {
             return;
         };
         f.awaiting_bytes -= a.payload.len();

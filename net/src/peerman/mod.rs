@@ -458,7 +458,13 @@ impl PeerManager {
 
     /// Not in Core: every queued output, appended to `out` in order.
     pub fn drain_outputs(&mut self, out: &mut std::collections::VecDeque<Output>) {
-        out.append(&mut self.outbox);
+        if out.is_empty() {
+            // The usual case: hand the whole queue over (and take the caller's empty one, with
+            // its capacity, as the next outbox).
+            std::mem::swap(out, &mut self.outbox);
+        } else {
+            out.append(&mut self.outbox);
+        }
     }
 
     // ----- queries --------------------------------------------------------------------------
