@@ -61,7 +61,7 @@ pub const DEFAULT_IMPORTANT_MAX_BYTES: usize = 64 << 20;
 /// could be filled with ids that all probe the same group. With the key unknown to peers, they
 /// cannot aim at one bucket.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct SeenHasher {
+struct SeenHasher {
     k0: u64,
     k1: u64,
     h: u64,
@@ -96,7 +96,7 @@ impl Hasher for SeenHasher {
 
 /// Builds [`SeenHasher`]s with one random key per [`SeenSet`].
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct SeenHasherBuilder {
+struct SeenHasherBuilder {
     k0: u64,
     k1: u64,
 }
@@ -104,7 +104,7 @@ pub(crate) struct SeenHasherBuilder {
 impl SeenHasherBuilder {
     /// A fresh random key, taken from std's per-process random hash keys (the same source the
     /// default `HashMap` hasher uses).
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         let r = RandomState::new();
         let mut a = r.build_hasher();
         a.write_u8(0);
@@ -133,7 +133,7 @@ impl BuildHasher for SeenHasherBuilder {
 /// A payload id as a [`SeenSet`] map key: equality on all 32 bytes (exact dedup), hashing on
 /// the first 8 only.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct SeenKey(pub(crate) PayloadId);
+struct SeenKey(PayloadId);
 
 impl Hash for SeenKey {
     fn hash<H: Hasher>(&self, state: &mut H) {

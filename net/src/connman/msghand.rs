@@ -83,13 +83,13 @@ impl ConnmanInner {
         let mut due: Vec<NodeId> = Vec::new();
         let mut due_nodes: Vec<Arc<CNode>> = Vec::new();
         while !self.flag_interrupt_msg_proc() {
-            let own = std::mem::take(&mut self.mutex_msg_proc.lock().propagate);
-            for p in own {
-                self.flood_own(p, &mut outputs);
-            }
-            {
+            let own = {
                 let mut st = self.mutex_msg_proc.lock();
                 visit.append(&mut st.work);
+                std::mem::take(&mut st.propagate)
+            };
+            for p in own {
+                self.flood_own(p, &mut outputs);
             }
             due.clear();
             let now = self.now_micros();
@@ -172,17 +172,22 @@ impl ConnmanInner {
             }
             pm.drain_outputs(outputs);
         }
-        self.run_outputs(outputs, now);
+        self.run_outputs(outputs, now, Some(node));
         more
     }
 
     /// Carry out the peer manager's outputs, in order, with no lock of ours held (`now`: the
-    /// time they were made at, for the upper layer's verdicts).
-    fn run_outputs(&self, outputs: &mut VecDeque<Output>, now: i64) {
+    /// time they were made at, for the upper layer's verdicts; `hint`: the connection they are
+    /// most likely about, found without a lookup).
+    fn run_outputs(&self, outputs: &mut VecDeque<Output>, now: i64, hint: Option<&Arc<CNode>>) {
+        let find = |id: NodeId| match hint {
+            Some(n) if n.get_id() == id => Some(Arc::clone(n)),
+            _ => self.find_node_by_id(id),
+        };
         while let Some(o) = outputs.pop_front() {
             match o {
                 Output::Send { peer, msg } => {
-                    let Some(node) = self.find_node_by_id(peer) else {
+                    let Some(node) = find(peer) else {
                         continue;
                     };
                     match SerializedNetMsg::from_message(&msg) {
@@ -198,7 +203,7 @@ impl ConnmanInner {
                     header,
                     kind,
                 } => {
-                    let Some(node) = self.find_node_by_id(peer) else {
+                    let Some(node) = find(peer) else {
                         continue;
                     };
                     let msg = SerializedNetMsg::framed(
@@ -230,7 +235,7 @@ impl ConnmanInner {
                     pm.drain_outputs(outputs);
                 }
                 Output::Disconnect { peer, reason } => {
-                    if let Some(node) = self.find_node_by_id(peer) {
+                    if let Some(node) = find(peer) {
                         self.disconnect_for(&node, reason);
                     }
                 }
@@ -238,7 +243,7 @@ impl ConnmanInner {
                     self.disconnect_node_by_subnet(&subnet);
                 }
                 Output::Update { peer, update } => {
-                    if let Some(node) = self.find_node_by_id(peer) {
+                    if let Some(node) = find(peer) {
                         node.apply_update(update);
                         node.recount_connected(&self.n_fully_connected);
                     }
@@ -257,7 +262,7 @@ impl ConnmanInner {
             pm.propagate(p.data, p.hash, p.header, important, now);
             pm.drain_outputs(outputs);
         }
-        self.run_outputs(outputs, now);
+        self.run_outputs(outputs, now, None);
     }
 
     /// Port of p2p_interface::PropagateMessage (logos/p2p/p2p.h, 2019 Logos layer): flood a

@@ -28,8 +28,8 @@ use protocol::header::HEADER_SIZE;
 
 use crate::eviction::NodeId;
 use crate::flood::{
-    ImportantStore, PayloadId, SeenHasherBuilder, SeenKey, SeenSet, DEFAULT_IMPORTANT_MAX_BYTES,
-    DEFAULT_IMPORTANT_MAX_COUNT, DEFAULT_SEEN_MAX_AGE, DEFAULT_SEEN_MAX_ENTRIES,
+    ImportantStore, PayloadId, SeenSet, DEFAULT_IMPORTANT_MAX_BYTES, DEFAULT_IMPORTANT_MAX_COUNT,
+    DEFAULT_SEEN_MAX_AGE, DEFAULT_SEEN_MAX_ENTRIES,
 };
 
 use super::peer::Peer;
@@ -109,6 +109,7 @@ pub struct FloodStats {
 /// A payload handed to the upper layer, waiting for its answer.
 #[derive(Debug)]
 struct Awaiting {
+    id: PayloadId,
     from: NodeId,
     payload: Arc<Vec<u8>>,
     header: [u8; HEADER_SIZE],
@@ -122,8 +123,10 @@ type CatchupKey = (CNetAddr, u16);
 pub(crate) struct LogosRelay {
     seen: SeenSet,
     recent_rejects: SeenSet,
-    /// Keyed like the seen-set (the ids are hashes already: no SipHash over 32 bytes).
-    awaiting: HashMap<SeenKey, Awaiting, SeenHasherBuilder>,
+    /// Payloads waiting for the upper layer's answer, oldest first. The message handler answers
+    /// each before it processes the next message, so this holds at most one there; a shell
+    /// answering later (the simulator's verify delay) holds a few. A scan beats hashing.
+    awaiting: Vec<Awaiting>,
     awaiting_bytes: usize,
     important: ImportantStore,
     /// Catch-up position (next label) per address, with when it was recorded (s).
@@ -138,7 +141,7 @@ impl LogosRelay {
         LogosRelay {
             seen: SeenSet::new(opts.seen_max, opts.seen_max_age),
             recent_rejects: SeenSet::new(opts.rejects_max, opts.seen_max_age),
-            awaiting: HashMap::with_hasher(SeenHasherBuilder::new()),
+            awaiting: Vec::new(),
             awaiting_bytes: 0,
             important: ImportantStore::new(opts.important_max_count, opts.important_max_bytes),
             catchup_done: HashMap::new(),
@@ -197,7 +200,7 @@ impl PeerManager {
         let f = &mut self.flood;
         if f.seen.contains(&hash, now_secs)
             || f.recent_rejects.contains(&hash, now_secs)
-            || f.awaiting.contains_key(&SeenKey(hash))
+            || f.awaiting.iter().any(|a| a.id == hash)
         {
             f.stats.dropped += 1;
             return;
@@ -217,14 +220,12 @@ impl PeerManager {
         };
         let payload = Arc::new(payload);
         f.awaiting_bytes += payload.len();
-        f.awaiting.insert(
-            SeenKey(hash),
-            Awaiting {
-                from: id,
-                payload: Arc::clone(&payload),
-                header,
-            },
-        );
+        f.awaiting.push(Awaiting {
+            id: hash,
+            from: id,
+            payload: Arc::clone(&payload),
+            header,
+        });
         f.stats.delivered += 1;
         self.outbox.push_back(Output::Deliver {
             peer: id,
@@ -241,9 +242,10 @@ impl PeerManager {
     pub fn deliver_verdict(&mut self, id: PayloadId, accepted: bool, important: bool, now: i64) {
         let now_secs = now.div_euclid(1_000_000);
         let f = &mut self.flood;
-        let Some(a) = f.awaiting.remove(&SeenKey(id)) else {
+        let Some(i) = f.awaiting.iter().position(|a| a.id == id) else {
             return;
         };
+        let a = f.awaiting.remove(i);
         f.awaiting_bytes -= a.payload.len();
         if !accepted {
             f.stats.dropped += 1;
