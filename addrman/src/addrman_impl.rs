@@ -9,7 +9,9 @@
 //!   order when deleted ids leave too many holes ([`AddrManImpl::maybe_compact_ids`]);
 //! - each entry's placement hashes are memoized, and `Add_` memoizes the source-group half of
 //!   the new-bucket hash for the addresses of one call;
-//! - per-bucket network counts let `Select_` skip buckets that hold nothing it may return.
+//! - per-bucket network counts let `Select_` skip buckets that hold nothing it may return;
+//! - `vvNew` and `vvTried` are a `BucketTable`: Core's arrays, or only their occupied
+//!   positions for the simulator's compact addrman ([`crate::AddrMan::new_compact`]).
 //!
 //! One difference is visible, in the serialized byte order only: Core writes `mapInfo` in
 //! libstdc++'s hash-table order, we write it in ascending id order. Loading assigns ids in file
@@ -25,6 +27,7 @@ use protocol::{AddrEncoding, CAddress, HashKind, ServiceFlags};
 
 use crate::addrdb::AddrDbErrorKind;
 use crate::addrinfo::{AddrInfo, AddrManKey};
+use crate::bucket_table::BucketTable;
 use crate::clock::Clock;
 use crate::random::FastRandomContext;
 
@@ -249,11 +252,11 @@ pub struct AddrManImpl {
     /// Number of "tried" entries.
     pub(crate) n_tried: i32,
     /// The "tried" buckets.
-    pub(crate) vv_tried: Box<[[NidType; ADDRMAN_BUCKET_SIZE]]>,
+    pub(crate) vv_tried: BucketTable,
     /// Number of (unique) "new" entries.
     pub(crate) n_new: i32,
     /// The "new" buckets.
-    pub(crate) vv_new: Box<[[NidType; ADDRMAN_BUCKET_SIZE]]>,
+    pub(crate) vv_new: BucketTable,
     /// Last time Good was called (memory only). Starts at 1 so that "never" is strictly worse.
     pub(crate) m_last_good: i64,
     /// Ids that collided with an existing tried entry (test-before-evict).
@@ -278,10 +281,6 @@ pub struct AddrManImpl {
     pub(crate) hash: HashKind,
     /// Time source (Core's `Now<NodeSeconds>()`).
     pub(crate) clock: Arc<dyn Clock>,
-}
-
-fn empty_table(buckets: usize) -> Box<[[NidType; ADDRMAN_BUCKET_SIZE]]> {
-    vec![[-1; ADDRMAN_BUCKET_SIZE]; buckets].into_boxed_slice()
 }
 
 #[inline]
@@ -322,7 +321,8 @@ fn read_i32<R: Read + ?Sized>(r: &mut R) -> Result<i32, AddrDbErrorKind> {
 impl AddrManImpl {
     /// Port of AddrManImpl::AddrManImpl (addrman.cpp). `rng` is the already-seeded
     /// `insecure_rand`; in deterministic mode `nKey` is `uint256{1}`, otherwise it is drawn from
-    /// `rng` (Core: `insecure_rand.rand256()`).
+    /// `rng` (Core: `insecure_rand.rand256()`). `compact` stores only the occupied positions of
+    /// the bucket tables ([`BucketTable::sparse`]; not in Core, same behaviour).
     pub(crate) fn new(
         netgroupman: Arc<NetGroupManager>,
         mut rng: FastRandomContext,
@@ -330,7 +330,13 @@ impl AddrManImpl {
         consistency_check_ratio: i32,
         hash: HashKind,
         clock: Arc<dyn Clock>,
+        compact: bool,
     ) -> Self {
+        let table = if compact {
+            BucketTable::sparse
+        } else {
+            BucketTable::dense
+        };
         let n_key = if deterministic {
             let mut k = [0u8; 32];
             k[0] = 1;
@@ -346,9 +352,9 @@ impl AddrManImpl {
             map_addr: HashMap::new(),
             v_random: Vec::new(),
             n_tried: 0,
-            vv_tried: empty_table(ADDRMAN_TRIED_BUCKET_COUNT),
+            vv_tried: table(ADDRMAN_TRIED_BUCKET_COUNT),
             n_new: 0,
-            vv_new: empty_table(ADDRMAN_NEW_BUCKET_COUNT),
+            vv_new: table(ADDRMAN_NEW_BUCKET_COUNT),
             m_last_good: 1,
             m_tried_collisions: BTreeSet::new(),
             m_consistency_check_ratio: consistency_check_ratio,
@@ -438,7 +444,7 @@ impl AddrManImpl {
     /// Put `id` (or -1) in a slot of the new table, keeping `new_bucket_nets` in step.
     #[inline]
     fn set_new_slot(&mut self, bucket: usize, pos: usize, id: NidType) {
-        let old = self.vv_new[bucket][pos];
+        let old = self.vv_new.replace(bucket, pos, id);
         if old != -1 {
             let net = net_index(self.info(old).get_network());
             self.new_bucket_nets[bucket][net] -= 1;
@@ -447,13 +453,12 @@ impl AddrManImpl {
             let net = net_index(self.info(id).get_network());
             self.new_bucket_nets[bucket][net] += 1;
         }
-        self.vv_new[bucket][pos] = id;
     }
 
     /// Put `id` (or -1) in a slot of the tried table, keeping `tried_bucket_nets` in step.
     #[inline]
     fn set_tried_slot(&mut self, bucket: usize, pos: usize, id: NidType) {
-        let old = self.vv_tried[bucket][pos];
+        let old = self.vv_tried.replace(bucket, pos, id);
         if old != -1 {
             let net = net_index(self.info(old).get_network());
             self.tried_bucket_nets[bucket][net] -= 1;
@@ -462,21 +467,18 @@ impl AddrManImpl {
             let net = net_index(self.info(id).get_network());
             self.tried_bucket_nets[bucket][net] += 1;
         }
-        self.vv_tried[bucket][pos] = id;
     }
 
     /// Whether `new_bucket_nets` / `tried_bucket_nets` match the tables.
     fn bucket_nets_consistent(&self) -> bool {
-        let recount = |table: &[[NidType; ADDRMAN_BUCKET_SIZE]], counts: &[[u16; NUM_NETWORKS]]| {
-            table.iter().zip(counts).all(|(bucket, c)| {
-                let mut mine = [0u16; NUM_NETWORKS];
-                for &id in bucket.iter().filter(|&&id| id != -1) {
-                    if let Some(info) = self.map_info.get(&id) {
-                        mine[net_index(info.get_network())] += 1;
-                    }
+        let recount = |table: &BucketTable, counts: &[[u16; NUM_NETWORKS]]| {
+            let mut mine = vec![[0u16; NUM_NETWORKS]; table.bucket_count()];
+            for (bucket, _, id) in table.occupied() {
+                if let Some(info) = self.map_info.get(&id) {
+                    mine[bucket][net_index(info.get_network())] += 1;
                 }
-                mine == *c
-            })
+            }
+            mine[..] == *counts
         };
         recount(&self.vv_new, &self.new_bucket_nets)
             && recount(&self.vv_tried, &self.tried_bucket_nets)
@@ -538,14 +540,15 @@ impl AddrManImpl {
                 n_ids += 1;
             }
         }
-        for bucket in self.vv_new.iter() {
-            let n_size = bucket.iter().filter(|&&id| id != -1).count() as i32;
+        let mut ids = Vec::with_capacity(ADDRMAN_BUCKET_SIZE);
+        for bucket in 0..self.vv_new.bucket_count() {
+            ids.clear();
+            ids.extend(self.vv_new.bucket(bucket).map(|(_, _, id)| id));
+            let n_size = ids.len() as i32;
             s.write_all(&n_size.to_le_bytes())?;
-            for &id in bucket.iter() {
-                if id != -1 {
-                    let n_index = map_unk_ids.get(&id).copied().unwrap_or(0);
-                    s.write_all(&n_index.to_le_bytes())?;
-                }
+            for id in &ids {
+                let n_index = map_unk_ids.get(id).copied().unwrap_or(0);
+                s.write_all(&n_index.to_le_bytes())?;
             }
         }
         // asmap checksum after the bucket lists, so older readers can ignore it
@@ -625,7 +628,11 @@ impl AddrManImpl {
             let mut info = AddrInfo::unserialize(s, enc).map_err(read_err)?;
             let n_k_bucket = self.tried_bucket(&info);
             let n_k_bucket_pos = self.bucket_position(&info, false, n_k_bucket);
-            if info.is_valid() && self.vv_tried[n_k_bucket as usize][n_k_bucket_pos as usize] == -1
+            if info.is_valid()
+                && self
+                    .vv_tried
+                    .get(n_k_bucket as usize, n_k_bucket_pos as usize)
+                    == -1
             {
                 let id = self.n_id_count;
                 info.n_random_pos = self.v_random.len() as i32;
@@ -683,7 +690,10 @@ impl AddrManImpl {
             }
             let bucket_position = self.bucket_position(self.info(id), true, file_bucket);
             if restore_bucketing
-                && self.vv_new[file_bucket as usize][bucket_position as usize] == -1
+                && self
+                    .vv_new
+                    .get(file_bucket as usize, bucket_position as usize)
+                    == -1
             {
                 self.set_new_slot(file_bucket as usize, bucket_position as usize, id);
                 self.info_mut(id).n_ref_count += 1;
@@ -691,7 +701,7 @@ impl AddrManImpl {
                 // re-bucket by the entry's primary source
                 let bucket = self.new_bucket(self.info(id));
                 let bucket_position = self.bucket_position(self.info(id), true, bucket);
-                if self.vv_new[bucket as usize][bucket_position as usize] == -1 {
+                if self.vv_new.get(bucket as usize, bucket_position as usize) == -1 {
                     self.set_new_slot(bucket as usize, bucket_position as usize, id);
                     self.info_mut(id).n_ref_count += 1;
                 }
@@ -786,7 +796,7 @@ impl AddrManImpl {
     /// Port of AddrManImpl::ClearNew (addrman.cpp): empty one slot of the new table, deleting
     /// the entry when that was its last reference.
     pub(crate) fn clear_new(&mut self, n_u_bucket: usize, n_u_bucket_pos: usize) {
-        let n_id_delete = self.vv_new[n_u_bucket][n_u_bucket_pos];
+        let n_id_delete = self.vv_new.get(n_u_bucket, n_u_bucket_pos);
         if n_id_delete != -1 {
             let ref_count = {
                 let info_delete = self.info_mut(n_id_delete);
@@ -815,7 +825,7 @@ impl AddrManImpl {
             } else {
                 self.bucket_position(self.info(n_id), true, bucket as i32) as usize
             };
-            if self.vv_new[bucket][pos] == n_id {
+            if self.vv_new.get(bucket, pos) == n_id {
                 self.set_new_slot(bucket, pos, -1);
                 let info = self.info_mut(n_id);
                 info.n_ref_count -= 1;
@@ -833,7 +843,7 @@ impl AddrManImpl {
         let (n_k_bucket, n_k_bucket_pos) = self.tried_slot(n_id);
 
         // make space: the current occupant goes back to new, evicting whatever is there
-        let n_id_evict = self.vv_tried[n_k_bucket][n_k_bucket_pos];
+        let n_id_evict = self.vv_tried.get(n_k_bucket, n_k_bucket_pos);
         if n_id_evict != -1 {
             assert!(self.map_info.contains_key(&n_id_evict));
             let old_net = {
@@ -847,7 +857,7 @@ impl AddrManImpl {
 
             let (n_u_bucket, n_u_bucket_pos) = self.primary_new_slot(n_id_evict);
             self.clear_new(n_u_bucket, n_u_bucket_pos);
-            assert!(self.vv_new[n_u_bucket][n_u_bucket_pos] == -1);
+            assert!(self.vv_new.get(n_u_bucket, n_u_bucket_pos) == -1);
 
             self.info_mut(n_id_evict).n_ref_count = 1;
             self.set_new_slot(n_u_bucket, n_u_bucket_pos, n_id_evict);
@@ -859,7 +869,7 @@ impl AddrManImpl {
                 n_k_bucket, n_k_bucket_pos, n_u_bucket, n_u_bucket_pos
             );
         }
-        assert!(self.vv_tried[n_k_bucket][n_k_bucket_pos] == -1);
+        assert!(self.vv_tried.get(n_k_bucket, n_k_bucket_pos) == -1);
 
         self.set_tried_slot(n_k_bucket, n_k_bucket_pos, n_id);
         self.n_tried += 1;
@@ -956,7 +966,7 @@ impl AddrManImpl {
             m[0] = n_u_bucket as i32;
             m[1] = n_u_bucket_pos as i32;
         }
-        let existing = self.vv_new[n_u_bucket][n_u_bucket_pos];
+        let existing = self.vv_new.get(n_u_bucket, n_u_bucket_pos);
         let mut f_insert = existing == -1;
         if existing != n_id {
             if !f_insert {
@@ -1013,7 +1023,7 @@ impl AddrManImpl {
 
         let (tried_bucket, tried_bucket_pos) = self.tried_slot(n_id);
 
-        let occupant = self.vv_tried[tried_bucket][tried_bucket_pos];
+        let occupant = self.vv_tried.get(tried_bucket, tried_bucket_pos);
         if test_before_evict && occupant != -1 {
             if self.m_tried_collisions.len() < ADDRMAN_SET_TRIED_COLLISION_SIZE {
                 self.m_tried_collisions.insert(n_id);
@@ -1075,9 +1085,8 @@ impl AddrManImpl {
                 *id = new_id[*id as usize];
             }
         };
-        for bucket in self.vv_new.iter_mut().chain(self.vv_tried.iter_mut()) {
-            bucket.iter_mut().for_each(remap);
-        }
+        self.vv_new.for_each_id_mut(remap);
+        self.vv_tried.for_each_id_mut(remap);
         self.v_random.iter_mut().for_each(remap);
         self.map_addr.values_mut().for_each(remap);
         self.m_tried_collisions = self
@@ -1188,34 +1197,36 @@ impl AddrManImpl {
             let initial_position =
                 self.insecure_rand.randrange(ADDRMAN_BUCKET_SIZE as u64) as usize;
 
-            // scan the bucket from there, wrapping around (a bucket without any entry of the
-            // wanted networks would be scanned to the end in vain: skip it)
-            let mut node_id = -1;
-            let mut i = 0;
-            if !self.bucket_has_networks(search_tried, bucket, networks) {
-                i = ADDRMAN_BUCKET_SIZE;
-            }
-            while i < ADDRMAN_BUCKET_SIZE {
-                let position = (initial_position + i) % ADDRMAN_BUCKET_SIZE;
-                node_id = self.get_entry(search_tried, bucket, position);
-                if node_id != -1 {
-                    if !networks.is_empty() {
-                        match self.map_info.get(&node_id) {
-                            Some(info) if networks.contains(&info.get_network()) => break,
-                            Some(_) => {}
-                            None => debug_assert!(false, "Select_: id in table not in mapInfo"),
-                        }
-                    } else {
-                        break;
+            // scan the bucket from there, wrapping around, for an entry of the wanted networks
+            // (Core's loop over GetEntry; a bucket without any entry of those networks would be
+            // scanned to the end in vain: skip it)
+            let found = if self.bucket_has_networks(search_tried, bucket, networks) {
+                let table = if search_tried {
+                    &self.vv_tried
+                } else {
+                    &self.vv_new
+                };
+                let map_info = &self.map_info;
+                table.find_from(bucket, initial_position, |node_id| {
+                    if networks.is_empty() {
+                        return true;
                     }
-                }
-                i += 1;
-            }
+                    match map_info.get(&node_id) {
+                        Some(info) => networks.contains(&info.get_network()),
+                        None => {
+                            debug_assert!(false, "Select_: id in table not in mapInfo");
+                            false
+                        }
+                    }
+                })
+            } else {
+                None
+            };
 
             // nothing suitable in this bucket: try another one
-            if i == ADDRMAN_BUCKET_SIZE {
+            let Some(node_id) = found else {
                 continue;
-            }
+            };
 
             let chance = self.info(node_id).get_chance(now);
             // accept with probability GetChance() * chance_factor
@@ -1229,18 +1240,6 @@ impl AddrManImpl {
             // otherwise another bucket, with a higher chance
             chance_factor *= 1.2;
         }
-    }
-
-    /// Port of AddrManImpl::GetEntry (addrman.cpp): the id in a slot of either table, or -1.
-    pub(crate) fn get_entry(&self, use_tried: bool, bucket: usize, position: usize) -> NidType {
-        if use_tried {
-            if position < ADDRMAN_BUCKET_SIZE && bucket < ADDRMAN_TRIED_BUCKET_COUNT {
-                return self.vv_tried[bucket][position];
-            }
-        } else if position < ADDRMAN_BUCKET_SIZE && bucket < ADDRMAN_NEW_BUCKET_COUNT {
-            return self.vv_new[bucket][position];
-        }
-        -1
     }
 
     /// Port of AddrManImpl::GetAddr_ (addrman.cpp): up to `max_addresses` (0 = no limit) and
@@ -1291,27 +1290,18 @@ impl AddrManImpl {
 
     /// Port of AddrManImpl::GetEntries_ (addrman.cpp): every occupied slot of one table.
     pub(crate) fn get_entries_(&self, from_tried: bool) -> Vec<(AddrInfo, AddressPosition)> {
-        let bucket_count = if from_tried {
-            ADDRMAN_TRIED_BUCKET_COUNT
+        let table = if from_tried {
+            &self.vv_tried
         } else {
-            ADDRMAN_NEW_BUCKET_COUNT
+            &self.vv_new
         };
         let mut infos = Vec::new();
-        for bucket in 0..bucket_count {
-            for position in 0..ADDRMAN_BUCKET_SIZE {
-                let id = self.get_entry(from_tried, bucket, position);
-                if id >= 0 {
-                    let info = self.info(id).clone();
-                    let multiplicity = if from_tried { 1 } else { info.n_ref_count };
-                    let location = AddressPosition::new(
-                        from_tried,
-                        multiplicity,
-                        bucket as i32,
-                        position as i32,
-                    );
-                    infos.push((info, location));
-                }
-            }
+        for (bucket, position, id) in table.occupied() {
+            let info = self.info(id).clone();
+            let multiplicity = if from_tried { 1 } else { info.n_ref_count };
+            let location =
+                AddressPosition::new(from_tried, multiplicity, bucket as i32, position as i32);
+            infos.push((info, location));
         }
         infos
     }
@@ -1349,7 +1339,7 @@ impl AddrManImpl {
                 erase_collision = true;
             } else {
                 let (tried_bucket, tried_bucket_pos) = self.tried_slot(id_new);
-                let id_old = self.vv_tried[tried_bucket][tried_bucket_pos];
+                let id_old = self.vv_tried.get(tried_bucket, tried_bucket_pos);
                 if !self.info(id_new).is_valid() {
                     // no longer a valid address
                     erase_collision = true;
@@ -1422,7 +1412,7 @@ impl AddrManImpl {
         let (tried_bucket, tried_bucket_pos) = self.tried_slot(id_new);
         match self
             .map_info
-            .get(&self.vv_tried[tried_bucket][tried_bucket_pos])
+            .get(&self.vv_tried.get(tried_bucket, tried_bucket_pos))
         {
             Some(info_old) => (info_old.addr, info_old.m_last_try),
             None => (CAddress::default(), 0),
@@ -1551,42 +1541,34 @@ impl AddrManImpl {
             return -10;
         }
 
-        for (n, bucket) in self.vv_tried.iter().enumerate() {
-            for (i, &id) in bucket.iter().enumerate() {
-                if id != -1 {
-                    if !set_tried.contains(&id) {
-                        return -11;
-                    }
-                    let Some(info) = self.map_info.get(&id) else {
-                        return -17;
-                    };
-                    if self.tried_bucket(info) != n as i32 {
-                        return -17;
-                    }
-                    if self.bucket_position(info, false, n as i32) != i as i32 {
-                        return -18;
-                    }
-                    set_tried.remove(&id);
-                }
+        for (n, i, id) in self.vv_tried.occupied() {
+            if !set_tried.contains(&id) {
+                return -11;
             }
+            let Some(info) = self.map_info.get(&id) else {
+                return -17;
+            };
+            if self.tried_bucket(info) != n as i32 {
+                return -17;
+            }
+            if self.bucket_position(info, false, n as i32) != i as i32 {
+                return -18;
+            }
+            set_tried.remove(&id);
         }
 
-        for (n, bucket) in self.vv_new.iter().enumerate() {
-            for (i, &id) in bucket.iter().enumerate() {
-                if id != -1 {
-                    if !map_new.contains_key(&id) {
-                        return -12;
-                    }
-                    match self.map_info.get(&id) {
-                        Some(info) if self.bucket_position(info, true, n as i32) == i as i32 => {}
-                        _ => return -19,
-                    }
-                    let left = map_new.get_mut(&id).expect("checked above");
-                    *left -= 1;
-                    if *left == 0 {
-                        map_new.remove(&id);
-                    }
-                }
+        for (n, i, id) in self.vv_new.occupied() {
+            if !map_new.contains_key(&id) {
+                return -12;
+            }
+            match self.map_info.get(&id) {
+                Some(info) if self.bucket_position(info, true, n as i32) == i as i32 => {}
+                _ => return -19,
+            }
+            let left = map_new.get_mut(&id).expect("checked above");
+            *left -= 1;
+            if *left == 0 {
+                map_new.remove(&id);
             }
         }
 

@@ -4,6 +4,8 @@
 //! - [`addrman`]: [`AddrMan`], the public, locked interface (Core's `AddrMan`).
 //! - [`addrman_impl`]: [`AddrManImpl`], the tables and their lock-held helpers, constants.
 //! - [`addrinfo`]: [`AddrInfo`] and the bucket hashing.
+//! - `bucket_table`: storage of the new and tried tables, Core's full arrays or (for the
+//!   simulator, [`AddrMan::new_compact`]) only their occupied positions.
 //! - [`addrdb`]: peers.dat reading and writing, typed errors.
 //! - [`clock`]: the time source ([`Clock`], [`SystemClock`], [`MockClock`]).
 //! - [`random`]: Core's `FastRandomContext`, bit-exact.
@@ -24,6 +26,7 @@ pub mod addrman_impl;
 pub mod banlist_json;
 pub mod banman;
 pub mod bloom;
+mod bucket_table;
 pub mod clock;
 pub mod random;
 pub mod store;

@@ -318,3 +318,260 @@ fn id_compaction_is_unobservable() {
     assert_eq!(write_peers_dat(&a, magic), write_peers_dat(&b, magic));
     assert_eq!(a.check_addrman(), 0);
 }
+
+/// Runs the same random operations on a dense addrman (Core's arrays) and a compact one
+/// ([`AddrMan::new_compact`], only occupied bucket positions) built from the same seed and clock,
+/// and fails at the first difference: every call's result, the sizes, where each touched address
+/// sits, and every `full_every` operations both tables from `get_entries` (entry, bucket and
+/// position), the consistency check and the peers.dat bytes. Save/load goes through peers.dat,
+/// reloading each side into the same storage kind. `id_slack` 0 renumbers ids at every hole.
+fn dense_and_compact_agree(
+    seed: u8,
+    hash: HashKind,
+    ops: usize,
+    full_every: usize,
+    id_slack: usize,
+) {
+    let mut rng = FastRandomContext::from_seed([seed; 32]);
+    let clock = MockClock::shared(START);
+    let magic = [0xfa, 0xbf, 0xb5, 0xda];
+    let make = |compact: bool, key_seed: [u8; 32]| {
+        let am = if compact {
+            AddrMan::new_compact(NetGroupManager::new(), key_seed, 0, hash)
+        } else {
+            AddrMan::new_with_seed(NetGroupManager::new(), key_seed, 0, hash)
+        }
+        .with_clock(clock.clone() as Arc<dyn Clock>);
+        am.set_id_compaction(true, id_slack);
+        assert_eq!(am.is_compact(), compact);
+        am
+    };
+    let mut dense = make(false, [seed ^ 0x33; 32]);
+    let mut compact = make(true, [seed ^ 0x33; 32]);
+    assert_eq!(dense.key(), compact.key());
+    let pool = address_pool(&mut rng);
+    let entries = |am: &AddrMan| (am.get_entries(false), am.get_entries(true));
+    let sizes = |am: &AddrMan| {
+        let mut v = vec![am.size(None, None)];
+        for net in [Network::IPv4, Network::IPv6, Network::CJDNS] {
+            for in_new in [None, Some(true), Some(false)] {
+                v.push(am.size(Some(net), in_new));
+            }
+        }
+        v
+    };
+
+    for op in 0..ops {
+        let now = clock.now();
+        let mut touched: Vec<CService> = Vec::new();
+        match rng.randrange(100) {
+            0..=39 => {
+                let n = 1 + rng.randrange(8) as usize;
+                let v: Vec<CAddress> = (0..n)
+                    .map(|_| {
+                        let mut s = *pick(&mut rng, &pool);
+                        if rng.randbits(3) == 0 {
+                            // a fresh port: created, then often refused and deleted again
+                            s.port = 20000 + rng.randrange(20000) as u16;
+                        }
+                        let age = rng.randrange(40 * 24 * 3600) as i64 - 3600;
+                        CAddress::new(s, ServiceFlags(rng.randbits(12)), now - age)
+                    })
+                    .collect();
+                let source = pick(&mut rng, &pool).addr;
+                let penalty = if rng.randbool() { 0 } else { 2 * 60 * 60 };
+                touched.extend(v.iter().map(|a| a.service));
+                assert_eq!(
+                    dense.add(&v, &source, penalty),
+                    compact.add(&v, &source, penalty),
+                    "add, op {op}"
+                );
+            }
+            40..=54 => {
+                let s = *pick(&mut rng, &pool);
+                let t = now - rng.randrange(3600) as i64;
+                touched.push(s);
+                assert_eq!(dense.good(&s, t), compact.good(&s, t), "good, op {op}");
+            }
+            55..=64 => {
+                let s = *pick(&mut rng, &pool);
+                let t = now - rng.randrange(7200) as i64;
+                let count = rng.randbool();
+                touched.push(s);
+                dense.attempt(&s, count, t);
+                compact.attempt(&s, count, t);
+            }
+            65..=76 => {
+                let nets = random_networks(&mut rng);
+                let new_only = rng.randbool();
+                assert_eq!(
+                    dense.select(new_only, &nets),
+                    compact.select(new_only, &nets),
+                    "select, op {op}"
+                );
+            }
+            77..=79 => {
+                let net = match rng.randrange(4) {
+                    0 => Some(Network::IPv4),
+                    1 => Some(Network::IPv6),
+                    _ => None,
+                };
+                let max = rng.randrange(2500) as usize;
+                let pct = rng.randrange(101) as usize;
+                let filtered = rng.randbool();
+                assert_eq!(
+                    dense.get_addr(max, pct, net, filtered),
+                    compact.get_addr(max, pct, net, filtered),
+                    "get_addr, op {op}"
+                );
+            }
+            80..=83 => {
+                let s = *pick(&mut rng, &pool);
+                touched.push(s);
+                dense.connected(&s, now);
+                compact.connected(&s, now);
+            }
+            84..=85 => {
+                let s = *pick(&mut rng, &pool);
+                let flags = ServiceFlags(rng.randbits(12));
+                touched.push(s);
+                dense.set_services(&s, flags);
+                compact.set_services(&s, flags);
+            }
+            86..=90 => {
+                dense.resolve_collisions();
+                compact.resolve_collisions();
+            }
+            91..=94 => assert_eq!(
+                dense.select_tried_collision(),
+                compact.select_tried_collision(),
+                "select_tried_collision, op {op}"
+            ),
+            95..=98 => clock.advance(rng.randrange(2 * 3600) as i64),
+            _ => {
+                if rng.randrange(50) == 0 {
+                    // save and load, each into a fresh addrman of its own kind
+                    let bytes = write_peers_dat(&dense, magic);
+                    assert!(
+                        write_peers_dat(&compact, magic) == bytes,
+                        "peers.dat, op {op}"
+                    );
+                    let key_seed = [op as u8; 32];
+                    dense = make(false, key_seed);
+                    compact = make(true, key_seed);
+                    read_peers_dat(&dense, &bytes, magic).unwrap();
+                    read_peers_dat(&compact, &bytes, magic).unwrap();
+                    assert!(
+                        write_peers_dat(&compact, magic) == bytes,
+                        "reloaded, op {op}"
+                    );
+                }
+            }
+        }
+        assert_eq!(sizes(&dense), sizes(&compact), "sizes, op {op}");
+        for s in touched {
+            let a = CAddress::with_services(s, ServiceFlags::NODE_NONE);
+            assert_eq!(
+                dense.find_address_entry(&a),
+                compact.find_address_entry(&a),
+                "position of {s:?}, op {op}"
+            );
+        }
+        if op % full_every == 0 {
+            assert!(entries(&dense) == entries(&compact), "get_entries, op {op}");
+        }
+        if op % 2000 == 0 {
+            assert_eq!(dense.check_addrman(), 0, "dense, op {op}");
+            assert_eq!(compact.check_addrman(), 0, "compact, op {op}");
+            assert!(
+                write_peers_dat(&dense, magic) == write_peers_dat(&compact, magic),
+                "peers.dat, op {op}"
+            );
+        }
+    }
+    assert_eq!(dense.check_addrman(), 0);
+    assert_eq!(compact.check_addrman(), 0);
+    assert!(entries(&dense) == entries(&compact));
+    let bytes = write_peers_dat(&dense, magic);
+    assert!(write_peers_dat(&compact, magic) == bytes, "final peers.dat");
+    // the run filled both tables, so the comparison covered collisions and evictions
+    assert!(
+        dense.size(None, Some(true)) > 1000,
+        "new {}",
+        dense.size(None, Some(true))
+    );
+    assert!(
+        dense.size(None, Some(false)) > 300,
+        "tried {}",
+        dense.size(None, Some(false))
+    );
+}
+
+/// Dense and compact storage: 100,000 operations, tables compared every 100.
+#[test]
+fn compact_storage_is_unobservable_sha256d() {
+    dense_and_compact_agree(11, HashKind::Sha256d, 100_000, 100, 1024);
+}
+
+/// Dense and compact storage with the Blake2b hash and ids renumbered at every hole (the
+/// tables' ids rewritten in place): 10,000 operations, tables compared after every one.
+#[test]
+fn compact_storage_is_unobservable_blake2b_every_step() {
+    dense_and_compact_agree(12, HashKind::Blake2b256, 10_000, 1, 0);
+}
+
+/// A compact addrman loads a dense one's peers.dat and writes the same bytes back, and a failed
+/// load leaves it empty, still compact, and behaving as a dense one after the same failure.
+#[test]
+fn compact_storage_load_and_failed_load() {
+    let mut rng = FastRandomContext::from_seed([13; 32]);
+    let clock = MockClock::shared(START);
+    let pool = address_pool(&mut rng);
+    let magic = [0xfa, 0xbf, 0xb5, 0xda];
+    let src = AddrMan::new_with_seed(NetGroupManager::new(), [14; 32], 0, HashKind::Sha256d)
+        .with_clock(clock.clone() as Arc<dyn Clock>);
+    for s in pool.iter().step_by(3) {
+        let a = CAddress::new(*s, ServiceFlags::NODE_NETWORK, clock.now() - 600);
+        src.add(&[a], &pick(&mut rng, &pool).addr, 0);
+        if rng.randbits(2) == 0 {
+            src.good(s, clock.now());
+        }
+    }
+    let bytes = write_peers_dat(&src, magic);
+
+    let dense = AddrMan::new_with_seed(NetGroupManager::new(), [15; 32], 1, HashKind::Sha256d)
+        .with_clock(clock.clone() as Arc<dyn Clock>);
+    let compact = AddrMan::new_compact(NetGroupManager::new(), [15; 32], 1, HashKind::Sha256d)
+        .with_clock(clock.clone() as Arc<dyn Clock>);
+    let truncated = &bytes[..bytes.len() - 40];
+    assert!(read_peers_dat(&dense, truncated, magic).is_err());
+    assert!(read_peers_dat(&compact, truncated, magic).is_err());
+    assert!(compact.is_compact());
+    assert_eq!(compact.size(None, None), 0);
+    assert!(compact.get_entries(false).is_empty() && compact.get_entries(true).is_empty());
+    assert!(write_peers_dat(&compact, magic) == write_peers_dat(&dense, magic));
+
+    read_peers_dat(&dense, &bytes, magic).unwrap();
+    read_peers_dat(&compact, &bytes, magic).unwrap();
+    assert!(write_peers_dat(&compact, magic) == bytes);
+    // where every entry sits is kept by the load (vRandom order is not: it is the file's)
+    let places = |am: &AddrMan, tried: bool| -> Vec<_> {
+        am.get_entries(tried)
+            .into_iter()
+            .map(|(i, p)| (i.service, p))
+            .collect()
+    };
+    for tried in [false, true] {
+        assert_eq!(places(&compact, tried), places(&src, tried));
+        assert!(compact.get_entries(tried) == dense.get_entries(tried));
+    }
+    assert_eq!(compact.check_addrman(), 0);
+    for _ in 0..200 {
+        let nets = random_networks(&mut rng);
+        assert_eq!(dense.select(false, &nets), compact.select(false, &nets));
+    }
+    assert_eq!(
+        dense.get_addr(0, 0, None, false),
+        compact.get_addr(0, 0, None, false)
+    );
+}

@@ -23,9 +23,15 @@ fn read(rel: &str) -> Vec<u8> {
 }
 
 fn load(rel: &str) -> AddrMan {
+    load_into(
+        AddrMan::new(NetGroupManager::new(), false, 0, HashKind::Sha256d),
+        rel,
+    )
+}
+
+fn load_into(am: AddrMan, rel: &str) -> AddrMan {
     let bytes = read(rel);
-    let am = AddrMan::new(NetGroupManager::new(), false, 0, HashKind::Sha256d)
-        .with_clock(MockClock::shared(1_795_503_770));
+    let am = am.with_clock(MockClock::shared(1_795_503_770));
     read_peers_dat(&am, &bytes, REGTEST_MAGIC).unwrap_or_else(|e| panic!("{rel}: {e}"));
     am
 }
@@ -95,6 +101,35 @@ fn bitcoind_regtest_peers_dat_loads_in_place_and_round_trips() {
     let written = write_peers_dat(&am, REGTEST_MAGIC);
     assert_eq!(written.len(), original.len());
     assert!(written == original, "re-serialized peers.dat differs");
+}
+
+/// The same files loaded into a compact addrman (`AddrMan::new_compact`, the simulator's): every
+/// entry where bitcoind's `getrawaddrman` puts it, the same entries as the dense addrman, and
+/// byte-equal re-serialization.
+#[test]
+fn bitcoind_peers_dat_in_compact_addrman() {
+    for dir in ["bitcoind-regtest", "bitcoind-regtest-allnets"] {
+        let rel = format!("{dir}/peers.dat");
+        let compact = load_into(
+            AddrMan::new_compact(NetGroupManager::new(), [21; 32], 1, HashKind::Sha256d),
+            &rel,
+        );
+        assert!(compact.is_compact());
+        assert_eq!(compact.check_addrman(), 0);
+        check_against_getrawaddrman(&compact, &format!("{dir}/getrawaddrman.json"));
+        let dense = load(&rel);
+        for tried in [false, true] {
+            assert!(
+                compact.get_entries(tried) == dense.get_entries(tried),
+                "{dir}"
+            );
+        }
+        let written = write_peers_dat(&compact, REGTEST_MAGIC);
+        assert!(
+            written == read(&rel),
+            "{dir}: re-serialized peers.dat differs"
+        );
+    }
 }
 
 /// bitcoind-regtest-allnets/peers.dat: IPv4, IPv6, Tor v3, I2P and CJDNS entries.

@@ -10,6 +10,7 @@
 // The protocol core and its pure decisions (no IO).
 pub mod addr_cache;
 pub mod addr_relay;
+pub mod admission;
 pub mod connection_type;
 pub mod disconnect;
 pub mod eviction;

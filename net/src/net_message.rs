@@ -32,6 +32,10 @@ pub struct CNetMessage {
     /// The payload was not hashed on arrival (a large payload, hashed by the message handler):
     /// `m_hash` is not set and the checksum not checked until [`Self::complete_deferred_hash`].
     pub m_hash_pending: bool,
+    /// Not in Core: a `logos` payload already held in a shared buffer (a shell that moves
+    /// messages in memory, the simulator): then `m_recv` is empty and this is the payload, so
+    /// each copy that arrives costs no copy of the bytes. The transport never sets it.
+    pub m_shared: Option<Arc<Vec<u8>>>,
 }
 
 impl CNetMessage {
@@ -55,6 +59,28 @@ impl CNetMessage {
             m_hash: hash,
             m_header: header.to_bytes(),
             m_hash_pending: false,
+            m_shared: None,
+        }
+    }
+
+    /// Not in Core: a `logos` message whose payload is shared (see [`Self::m_shared`]), with
+    /// the id and header its sender framed it with.
+    pub fn shared_logos(
+        payload: Arc<Vec<u8>>,
+        hash: [u8; 32],
+        header: [u8; HEADER_SIZE],
+        time_micros: i64,
+    ) -> Self {
+        CNetMessage {
+            m_type: Cow::Borrowed(protocol::message::net_msg_type::LOGOS),
+            m_recv: Vec::new(),
+            m_time: time_micros,
+            m_message_size: payload.len() as u32,
+            m_raw_message_size: (payload.len() + HEADER_SIZE) as u32,
+            m_hash: hash,
+            m_header: header,
+            m_hash_pending: false,
+            m_shared: Some(payload),
         }
     }
 

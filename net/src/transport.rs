@@ -241,6 +241,7 @@ impl V1Recv {
             m_hash: hash,
             m_header: self.hdrbuf,
             m_hash_pending: pending,
+            m_shared: None,
         };
         let mut reject = false;
         if !pending && hash[..CHECKSUM_SIZE] != self.hdr.checksum {

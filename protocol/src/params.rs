@@ -73,7 +73,7 @@ impl Chain {
 }
 
 /// Per-network parameters.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct NetworkParams {
     /// Which network.
     pub chain: Chain,
@@ -318,6 +318,20 @@ impl NetworkParams {
             self.chain,
             Chain::Main | Chain::Testnet | Chain::Testnet4 | Chain::Signet | Chain::Regtest
         )
+    }
+
+    /// Not in Core: these parameters with other DNS seeds and fixed seeds (`host:port` a line):
+    /// the networks the simulator builds.
+    pub fn with_seeds(
+        &self,
+        dns_seeds: &'static [&'static str],
+        fixed_seeds_text: &'static str,
+    ) -> NetworkParams {
+        NetworkParams {
+            dns_seeds,
+            fixed_seeds_text,
+            ..self.clone()
+        }
     }
 
     /// Port of ConvertSeeds (net.cpp) over vFixedSeeds, without the random time and the

@@ -17,6 +17,7 @@ use mio::{Events, Interest, Poll, Token};
 use netbase::CService;
 use protocol::{CAddress, ServiceFlags};
 
+use crate::admission::{inbound_admission, Admission, InboundFacts};
 use crate::connection_type::ConnectionType;
 use crate::disconnect::DisconnectReason;
 use crate::net_permissions::{add_whitelist_permission_flags, has_flag, NetPermissionFlags};
@@ -356,55 +357,40 @@ impl ConnmanInner {
             self.opts.whitelist_forcerelay,
         );
         let noban = has_flag(permission_flags, NetPermissionFlags::NO_BAN);
-        let n_inbound = self.get_node_count().0 as i32;
-        if !self.f_network_active.load(Ordering::SeqCst) {
-            //DMITRY: inbound connection while the network is inactive; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: refused.
-            self.record_refusal(
-                &addr,
-                DisconnectReason::InboundNotAccepting {
-                    addr: addr.to_string_addr_port(),
-                },
-            );
-            return;
-        }
-        if sock.set_nodelay(true).is_err() {
-            log::debug!(target: "net", "connection from {}: unable to set TCP_NODELAY, continuing anyway", addr.to_string_addr_port());
-        }
         let banned = self
             .m_banman
             .as_ref()
             .is_some_and(|b| b.is_banned(&addr.addr));
-        if !noban && banned {
-            //DMITRY: inbound connection from a banned address; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: refused unless
-            // the peer has the noban permission (-whitebind/-whitelist).
-            self.record_refusal(
-                &addr,
-                DisconnectReason::InboundBanned {
-                    addr: addr.to_string_addr_port(),
-                },
-            );
-            return;
-        }
         let discouraged = self
             .m_banman
             .as_ref()
             .is_some_and(|b| b.is_discouraged(&addr.addr));
-        if !noban && n_inbound + 1 >= self.m_max_inbound && discouraged {
-            //DMITRY: inbound connection from a discouraged address when inbound slots are (almost) full; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: refused unless
-            // the peer has the noban permission.
-            self.record_refusal(
-                &addr,
-                DisconnectReason::InboundDiscouraged {
-                    addr: addr.to_string_addr_port(),
-                },
-            );
-            return;
+        let facts = InboundFacts {
+            network_active: self.f_network_active.load(Ordering::SeqCst),
+            noban,
+            banned,
+            discouraged,
+            n_inbound: self.get_node_count().0 as i32,
+            max_inbound: self.m_max_inbound,
+        };
+        match inbound_admission(&facts, &addr.to_string_addr_port()) {
+            Admission::Admit => {}
+            Admission::EvictFirst => {
+                if !self.attempt_to_evict_connection() {
+                    //DMITRY: inbound slots full (-maxconnections) and no eviction candidate;
+                    // Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: the new
+                    // connection is refused.
+                    self.record_refusal(&addr, DisconnectReason::InboundFull);
+                    return;
+                }
+            }
+            Admission::Refuse(reason) => {
+                self.record_refusal(&addr, reason);
+                return;
+            }
         }
-        if n_inbound >= self.m_max_inbound && !self.attempt_to_evict_connection() {
-            //DMITRY: inbound slots full (-maxconnections) and no eviction candidate; Core: net.cpp::CConnman::CreateNodeFromAcceptedSocket; kept: the new
-            // connection is refused.
-            self.record_refusal(&addr, DisconnectReason::InboundFull);
-            return;
+        if sock.set_nodelay(true).is_err() {
+            log::debug!(target: "net", "connection from {}: unable to set TCP_NODELAY, continuing anyway", addr.to_string_addr_port());
         }
         let id = self.get_new_node_id();
         let nonce = self.local_host_nonce(id);

@@ -191,7 +191,7 @@ impl PeerManager {
     pub(crate) fn process_logos(
         &mut self,
         id: NodeId,
-        payload: Vec<u8>,
+        payload: Arc<Vec<u8>>,
         hash: PayloadId,
         header: [u8; HEADER_SIZE],
         now: i64,
@@ -218,7 +218,6 @@ impl PeerManager {
         let Some(addr) = self.m_peer_map.get(&id).map(|p| p.conn.addr.service) else {
             return;
         };
-        let payload = Arc::new(payload);
         f.awaiting_bytes += payload.len();
         f.awaiting.push(Awaiting {
             id: hash,

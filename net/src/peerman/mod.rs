@@ -348,14 +348,20 @@ impl PeerManager {
             m_recv,
             m_hash,
             m_header,
+            m_shared,
             ..
         } = msg;
+        if let (t::LOGOS, Some(payload)) = (&*m_type, m_shared) {
+            // A payload the shell already holds shared: the `logos` codec is the bytes as they are.
+            self.process_logos(id, payload, m_hash, m_header, now);
+            return Ok(());
+        }
         match NetworkMessage::decode_payload_owned(&m_type, m_recv)? {
             NetworkMessage::Addr(v) => self.process_addr(id, t::ADDR, v, now),
             NetworkMessage::AddrV2(v) => self.process_addr(id, t::ADDRV2, v, now),
             NetworkMessage::GetAddr => self.process_getaddr(id, now),
             NetworkMessage::Logos(payload) => {
-                self.process_logos(id, payload, m_hash, m_header, now);
+                self.process_logos(id, Arc::new(payload), m_hash, m_header, now);
             }
             NetworkMessage::Ignored { .. } => {
                 //DMITRY: block/transaction messages (inv, tx, headers, ... and their misbehaviour cases such as oversized inv); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; removed: no chain
