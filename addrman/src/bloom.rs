@@ -74,8 +74,13 @@ pub struct CRollingBloomFilter {
     /// `nGeneration`: current generation number, 1..=3.
     n_generation: u32,
     /// `data`: pairs of words; position P is bit `P & 63` of `data[(P >> 6) * 2]` and
-    /// `data[(P >> 6) * 2 + 1]`.
+    /// `data[(P >> 6) * 2 + 1]`. Not in Core: empty until the first insert (see `words`).
     data: Vec<u64>,
+    /// Not in Core: the size of `data` once allocated. The words are allocated at the first
+    /// insert, so a filter that never holds a key (a node's discouragement filter, 539 KB, is
+    /// empty unless someone misbehaves) costs no memory; every answer is the same as with
+    /// Core's eager allocation, since an all-zero filter contains nothing.
+    words: u32,
     /// `nTweak`: random seed offset of the hash functions.
     n_tweak: u32,
     /// `nHashFuncs`: number of hash functions, 1..=50.
@@ -102,7 +107,8 @@ impl CRollingBloomFilter {
             n_entries_per_generation,
             n_entries_this_generation: 0,
             n_generation: 1,
-            data: vec![0u64; words as usize],
+            data: Vec::new(),
+            words: words as u32,
             n_tweak: 0,
             n_hash_funcs,
         };
@@ -112,6 +118,9 @@ impl CRollingBloomFilter {
 
     /// Port of CRollingBloomFilter::insert (common/bloom.cpp).
     pub fn insert(&mut self, key: &[u8]) {
+        if self.data.is_empty() {
+            self.data = vec![0u64; self.words as usize];
+        }
         if self.n_entries_this_generation == self.n_entries_per_generation {
             self.n_entries_this_generation = 0;
             self.n_generation += 1;
@@ -146,6 +155,9 @@ impl CRollingBloomFilter {
 
     /// Port of CRollingBloomFilter::contains (common/bloom.cpp).
     pub fn contains(&self, key: &[u8]) -> bool {
+        if self.data.is_empty() {
+            return false;
+        }
         let len = self.data.len() as u32;
         for n in 0..self.n_hash_funcs {
             let h = rolling_bloom_hash(n, self.n_tweak, key);
@@ -165,7 +177,8 @@ impl CRollingBloomFilter {
         self.n_tweak = rng.next_u32();
         self.n_entries_this_generation = 0;
         self.n_generation = 1;
-        self.data.iter_mut().for_each(|w| *w = 0);
+        // Forgetting every key: the words go back to "not allocated" (all zero).
+        self.data = Vec::new();
     }
 
     /// Not in Core: number of hash functions (`nHashFuncs`), for tests and diagnostics.
@@ -175,7 +188,12 @@ impl CRollingBloomFilter {
 
     /// Not in Core: number of `u64` words backing the filter (`data.size()`), for tests and diagnostics.
     pub fn data_words(&self) -> usize {
-        self.data.len()
+        self.words as usize
+    }
+
+    /// Not in Core: bytes the filter holds now (0 until the first insert).
+    pub fn allocated_bytes(&self) -> usize {
+        self.data.capacity() * std::mem::size_of::<u64>()
     }
 }
 
@@ -290,6 +308,13 @@ mod tests {
         let g = CRollingBloomFilter::new(100, 0.01, &mut rng);
         assert_eq!(g.hash_funcs(), 7);
         assert_eq!(g.data_words(), 46);
+        // Nothing is allocated until a key goes in.
+        assert_eq!(f.allocated_bytes(), 0);
+        let mut f = f;
+        assert!(!f.contains(b"k"));
+        f.insert(b"k");
+        assert!(f.contains(b"k"));
+        assert_eq!(f.allocated_bytes(), 67_396 * 8);
     }
 
     /// The tweak comes from the RNG passed in: the same seed gives the same filter, another

@@ -235,6 +235,8 @@ pub struct AddrRelayPeer {
     pub m_addr_rate_limited: u64,
     /// Core's `m_addr_processed`.
     pub m_addr_processed: u64,
+    /// Not in Core: the capacity `m_addr_known` is created with (Core's 5,000).
+    pub m_addr_known_elements: u32,
 }
 
 /// Port of IsAddrCompatible (net_processing.cpp): can this peer receive `addr` (a peer that did
@@ -259,6 +261,7 @@ impl AddrRelayPeer {
             m_addr_token_timestamp: now_micros,
             m_addr_rate_limited: 0,
             m_addr_processed: 0,
+            m_addr_known_elements: ADDR_KNOWN_ELEMENTS,
         }
     }
 
@@ -275,7 +278,7 @@ impl AddrRelayPeer {
         if !self.m_addr_relay_enabled {
             self.m_addr_relay_enabled = true;
             self.m_addr_known = Some(CRollingBloomFilter::new(
-                ADDR_KNOWN_ELEMENTS,
+                self.m_addr_known_elements,
                 ADDR_KNOWN_FP_RATE,
                 rng,
             ));

@@ -63,6 +63,7 @@ use crate::util::random_u64;
 
 pub use msghand::PreparedLogos;
 pub use nodes::{AddedNodeInfo, AddedNodeParams, CNodeStats};
+pub use send::MAX_OWN_BACKLOG_BYTES;
 
 pub use crate::peerman::{our_services, DEFAULT_USER_AGENT};
 
@@ -511,6 +512,7 @@ impl CConnman {
                     catchup_bytes_per_pass: options.max_send_buffer.saturating_mul(1000),
                     ..options.flood.clone()
                 },
+                addr_known_elements: crate::addr_relay::ADDR_KNOWN_ELEMENTS,
             },
             PeerManagerContext {
                 addrman: addrman.clone(),

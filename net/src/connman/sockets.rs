@@ -453,7 +453,9 @@ impl ConnmanInner {
         loop {
             match listener.sock.accept() {
                 Ok((sock, peer)) => {
-                    let addr = CService::from_socket_addr(&peer);
+                    // The connector's view of the peer (the peer's address itself, except in
+                    // the simulator's loopback backend).
+                    let addr = self.connector.lock().inbound_addr(peer);
                     let addr_bind = sock
                         .local_addr()
                         .map(|a| CService::from_socket_addr(&a))

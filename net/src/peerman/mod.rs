@@ -89,6 +89,9 @@ pub struct PeerManagerOptions {
     pub test_loopback_not_local: bool,
     /// The `logos` flood's bounds.
     pub flood: FloodOptions,
+    /// Not in Core: the capacity of each peer's `m_addr_known` filter (Core's 5,000 addresses,
+    /// 27 KB a connection). Only the simulator lowers it, to hold 10,000 nodes in memory.
+    pub addr_known_elements: u32,
 }
 
 impl PeerManagerOptions {
@@ -103,6 +106,7 @@ impl PeerManagerOptions {
             log_ips: false,
             test_loopback_not_local: false,
             flood: FloodOptions::default(),
+            addr_known_elements: crate::addr_relay::ADDR_KNOWN_ELEMENTS,
         }
     }
 }
@@ -210,7 +214,12 @@ impl PeerManager {
     /// once.
     pub fn initialize_node(&mut self, conn: ConnectionInfo, now: i64) {
         let id = conn.id;
-        let peer = Peer::new(conn, self.opts.our_services, now);
+        let peer = Peer::new(
+            conn,
+            self.opts.our_services,
+            self.opts.addr_known_elements,
+            now,
+        );
         self.m_peer_map.insert(id, peer);
         self.schedule(id, Some(now));
     }

@@ -106,7 +106,14 @@ pub(crate) struct Peer {
 
 impl Peer {
     /// Port of Peer::Peer (net_processing.cpp).
-    pub(crate) fn new(conn: ConnectionInfo, our_services: ServiceFlags, now_micros: i64) -> Self {
+    pub(crate) fn new(
+        conn: ConnectionInfo,
+        our_services: ServiceFlags,
+        addr_known_elements: u32,
+        now_micros: i64,
+    ) -> Self {
+        let mut addr = AddrRelayPeer::new(now_micros);
+        addr.m_addr_known_elements = addr_known_elements;
         Peer {
             conn,
             m_our_services: our_services,
@@ -116,7 +123,7 @@ impl Peer {
             m_misbehavior: MisbehaviorState::new(),
             ping: PingState::new(),
             m_starting_height: -1,
-            addr: AddrRelayPeer::new(now_micros),
+            addr,
             m_outbound_version_message_sent: false,
             m_wtxid_relay: false,
             addr_local: None,
