@@ -68,6 +68,39 @@ typedef unsigned int MDB_dbi;
 #define LOGOS_P2P_OPTION_MULTI 2
 
 /*
+ Size of a payload id ([`LogosP2pId`]).
+ */
+#define LOGOS_P2P_ID_SIZE 32
+
+/*
+ Verdict of [`LogosP2pVerifyCallback`]: not wanted; not relayed, the sender not punished
+ (the 2019 callback's `false`).
+ */
+#define LOGOS_P2P_VERDICT_IGNORE 0
+
+/*
+ Verdict: valid as far as checked; relay it now (the 2019 callback's `true`).
+ */
+#define LOGOS_P2P_VERDICT_ACCEPT 1
+
+/*
+ Verdict: invalid; not relayed, and the sender is punished (discouraged and disconnected,
+ unless it is a `noban`, manual or local peer).
+ */
+#define LOGOS_P2P_VERDICT_REJECT 2
+
+/*
+ Verdict: waits for the payloads whose ids the callback wrote to `missing`; it is offered
+ again once they are accepted, and dropped if one of them is refused.
+ */
+#define LOGOS_P2P_VERDICT_PENDING 3
+
+/*
+ Room of the `missing` array of [`LogosP2pVerifyCallback`] (more is not accepted).
+ */
+#define LOGOS_P2P_MAX_PENDING_IDS 64
+
+/*
  Status codes: 0 or a positive count / boolean on success, one of these on failure.
  */
 typedef enum LogosP2pStatus {
@@ -150,6 +183,33 @@ typedef bool (*LogosP2pReceiveFromCallback)(const void *msg,
                                             void *user);
 
 /*
+ A payload id: its network hash (Blake2b-256 on Logos networks).
+ */
+typedef struct LogosP2pId {
+  /*
+   The 32 bytes.
+   */
+  uint8_t bytes[LOGOS_P2P_ID_SIZE];
+} LogosP2pId;
+
+/*
+ The verifying receive callback (Stage 2): the payload, its id, its sender (all valid for
+ the call only), and room for [`LOGOS_P2P_MAX_PENDING_IDS`] ids at `missing`, with
+ `*missing_count` 0 on entry. Returns a `LOGOS_P2P_VERDICT_*`; for
+ `LOGOS_P2P_VERDICT_PENDING` it writes the ids the payload waits for to `missing` and their
+ number to `*missing_count` (another value counts as `LOGOS_P2P_VERDICT_IGNORE`). Called on
+ the message-handler thread with no lock of the layer held, like
+ [`LogosP2pReceiveFromCallback`]; must not unwind.
+ */
+typedef int (*LogosP2pVerifyCallback)(const void *msg,
+                                      unsigned int size,
+                                      const struct LogosP2pId *id,
+                                      const struct LogosP2pSender *sender,
+                                      struct LogosP2pId *missing,
+                                      unsigned int *missing_count,
+                                      void *user);
+
+/*
  Port of p2p_config (logos/p2p/p2p.h) for C.
  */
 typedef struct LogosP2pConfig {
@@ -214,6 +274,12 @@ typedef struct LogosP2pConfig {
    `receive_message` (with `callback_user`).
    */
   LogosP2pReceiveFromCallback receive_message_from;
+  /*
+   Optional (Stage 2): the verifying receive callback; when set, it is called instead of
+   both others (with `callback_user`). Zero-initialise the config so a host that does not
+   know this field leaves it NULL.
+   */
+  LogosP2pVerifyCallback verify_message;
 } LogosP2pConfig;
 
 /*
@@ -287,6 +353,31 @@ struct LogosP2p *logos_p2p_start(const struct LogosP2pConfig *config);
  `h` is a live handle; `msg` points to `size` readable bytes.
  */
 int logos_p2p_propagate_message(struct LogosP2p *h, const void *msg, unsigned int size);
+
+/*
+ Not in Core: the id of the `size` bytes at `msg` on the layer's network, written to `*out`
+ (what [`LogosP2pVerifyCallback`] is given and `LOGOS_P2P_VERDICT_PENDING` and
+ [`logos_p2p_final_verdict`] take). Returns 0 or a negative status.
+
+ # Safety
+ `h` is a live handle; `msg` points to `size` readable bytes; `out` is valid for writes.
+ */
+int logos_p2p_message_id(struct LogosP2p *h,
+                         const void *msg,
+                         unsigned int size,
+                         struct LogosP2pId *out);
+
+/*
+ Not in Core: the upper layer's final verdict on the payload with id `*id`, for the checks
+ it skipped when it accepted it quickly. `valid == false`: the payload is no longer served
+ to peers, a later copy is dropped, and payloads waiting for it are dropped; the peers that
+ relayed it are not punished. Applied by the message handler on its next pass; may be called
+ from any thread, also from inside a callback. Returns 1 or a negative status.
+
+ # Safety
+ `h` is a live handle; `id` points to a readable [`LogosP2pId`].
+ */
+int logos_p2p_final_verdict(struct LogosP2p *h, const struct LogosP2pId *id, bool valid);
 
 /*
  Port of p2p_interface::add_peers (logos/p2p/p2p.cpp) for C: `count` NUL-terminated

@@ -65,15 +65,7 @@ impl AddrMan {
         consistency_check_ratio: i32,
         hash: HashKind,
     ) -> Self {
-        Self::with_rng(
-            Arc::new(netgroupman),
-            FastRandomContext::from_seed(seed),
-            false,
-            consistency_check_ratio,
-            hash,
-            Arc::new(SystemClock),
-            false,
-        )
+        Self::seeded(netgroupman, seed, consistency_check_ratio, hash, false)
     }
 
     /// Not in Core: [`AddrMan::new_with_seed`] with compact bucket tables, for the network
@@ -88,6 +80,16 @@ impl AddrMan {
         consistency_check_ratio: i32,
         hash: HashKind,
     ) -> Self {
+        Self::seeded(netgroupman, seed, consistency_check_ratio, hash, true)
+    }
+
+    fn seeded(
+        netgroupman: NetGroupManager,
+        seed: [u8; 32],
+        consistency_check_ratio: i32,
+        hash: HashKind,
+        compact: bool,
+    ) -> Self {
         Self::with_rng(
             Arc::new(netgroupman),
             FastRandomContext::from_seed(seed),
@@ -95,7 +97,7 @@ impl AddrMan {
             consistency_check_ratio,
             hash,
             Arc::new(SystemClock),
-            true,
+            compact,
         )
     }
 

@@ -231,11 +231,11 @@ pub fn list_banned(bans: &BanMap, current_time: i64) -> UniValue {
         rec.push_kv("banned_until", UniValue::int(entry.n_ban_until));
         rec.push_kv(
             "ban_duration",
-            UniValue::int(entry.n_ban_until - entry.n_create_time),
+            UniValue::int(entry.n_ban_until.saturating_sub(entry.n_create_time)),
         );
         rec.push_kv(
             "time_remaining",
-            UniValue::int(entry.n_ban_until - current_time),
+            UniValue::int(entry.n_ban_until.saturating_sub(current_time)),
         );
         arr.push_back(rec);
     }

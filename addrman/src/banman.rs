@@ -410,8 +410,9 @@ impl BanMan {
     ///
     /// The ban ends at `now + ban_time_offset`, or at `ban_time_offset` itself when
     /// `since_unix_epoch` (an absolute time); a non-positive offset means the default ban time
-    /// from now. An existing ban of the subnet is only ever lengthened, never shortened. A
-    /// change is written to the store at once.
+    /// from now. An end past `i64::MAX` is `i64::MAX` (not in Core, where the sum overflows).
+    /// An existing ban of the subnet is only ever lengthened, never shortened. A change is
+    /// written to the store at once.
     pub fn ban_subnet(&self, sub_net: &CSubNet, ban_time_offset: i64, since_unix_epoch: bool) {
         //DMITRY: an address or subnet is banned until a time (operator's setban or the upper layer's add_to_blacklist: peers are no longer banned for misbehaviour, only discouraged); Core: banman.cpp::BanMan::Ban; kept.
         let now = self.clock.now();
@@ -422,7 +423,13 @@ impl BanMan {
         } else {
             (ban_time_offset, since_unix_epoch)
         };
-        ban_entry.n_ban_until = if absolute { 0 } else { now } + offset;
+        // Not in Core: saturating (`i64::MAX` is a ban for good) where Core's `int64_t` sum
+        // overflows for a huge offset or `-bantime`.
+        ban_entry.n_ban_until = if absolute {
+            offset
+        } else {
+            now.saturating_add(offset)
+        };
 
         {
             let mut state = self.m_banned_mutex.lock();
@@ -727,6 +734,30 @@ mod tests {
         let m = banman.get_banned();
         assert_eq!(m.len(), 1);
         assert!(m.contains_key(&lookup_subnet("1.2.3.6/32")));
+    }
+
+    /// Hardening (issue 15): ban times saturate at `i64::MAX` (banned for good) instead of
+    /// overflowing: an offset of `i64::MAX` (`setban … 9223372036854775807`), a default ban time
+    /// of `i64::MAX` (a huge `-bantime`), and the absolute form. Core computes
+    /// `GetTime() + ban_time_offset` in `int64_t`, which overflows (undefined behaviour; its
+    /// banman fuzz target caps the offset to avoid it).
+    #[test]
+    fn ban_times_saturate() {
+        let clock = MockClock::shared(1_700_000_000);
+        let db = Arc::new(MemoryBanDb::new());
+        let banman = banman_with(db.clone(), clock.clone(), i64::MAX);
+        banman.ban(&ip(0x01020304), i64::MAX, false);
+        banman.ban(&ip(0x01020305), 0, false);
+        banman.ban(&ip(0x01020306), i64::MAX, true);
+        banman.ban(&ip(0x01020307), i64::MAX - 1, false);
+        for a in [0x01020304, 0x01020305, 0x01020306, 0x01020307] {
+            assert!(banman.is_banned(&ip(a)), "{a:x}");
+            let until = banman.get_banned()[&CSubNet::from_addr(ip(a))].n_ban_until;
+            assert_eq!(until, i64::MAX, "{a:x}");
+        }
+        clock.set(i64::MAX - 10);
+        assert!(banman.is_banned(&ip(0x01020305)));
+        assert_eq!(db.stored().unwrap().len(), 4);
     }
 
     /// A write failure keeps the dirty flag so the next dump retries (DumpBanlist).

@@ -10,7 +10,7 @@
 //! |---|---|
 //! | [`PEERS_KEY`] `peers.dat` | byte-for-byte a bitcoind `peers.dat` (message start, addrman V4 serialization, checksum with the network hash) |
 //! | [`BANLIST_KEY`] `banlist.json` | byte-for-byte a bitcoind `banlist.json` |
-//! | `peers.dat.bak`, `<key>.corrupt-<time>` | values moved aside because they could not be read |
+//! | `peers.dat.bak`, `<key>.corrupt-<time>` | values moved aside because they could not be read (the newest [`MAX_MOVED_ASIDE`] per key) |
 //!
 //! Each dump writes its whole value in one write transaction, so a crash mid-dump leaves the
 //! previous value (Core gets the same effect by writing a temporary file and renaming it).
@@ -44,6 +44,10 @@ pub const PEERS_KEY: &str = "peers.dat";
 
 /// Key of the ban list value (the `banlist.json` text).
 pub const BANLIST_KEY: &str = "banlist.json";
+
+/// Not in Core: how many values moved aside are kept per key (the newest); older ones are
+/// deleted, so a value that keeps going bad cannot fill the LMDB map.
+pub const MAX_MOVED_ASIDE: usize = 3;
 
 /// Key a `peers.dat` of an incompatible (newer) format is moved to, as Core renames the file to
 /// `peers.dat.bak`.
@@ -231,10 +235,57 @@ pub trait KvStore: Send + Sync {
         self.delete(key)
     }
 
+    /// Not in Core: every key of the store, or `None` if this store cannot list them (then
+    /// [`KvStore::move_aside`] keeps every value it moves, unbounded).
+    fn list_keys(&self) -> Result<Option<Vec<String>>, StoreError> {
+        Ok(None)
+    }
+
+    /// Not in Core: delete the oldest values moved aside from `key` (`<key>.corrupt-<time>[-n]`,
+    /// ordered by time then `n`) so that at most `keep` remain. Returns how many were deleted.
+    fn prune_moved_aside(&self, key: &str, keep: usize) -> Result<usize, StoreError> {
+        let Some(keys) = self.list_keys()? else {
+            return Ok(0);
+        };
+        let prefix = format!("{key}.corrupt-");
+        let mut aside: Vec<((i64, u64), String)> = keys
+            .into_iter()
+            .filter_map(|k| {
+                let rest = k.strip_prefix(&prefix)?;
+                let order = match rest.split_once('-') {
+                    Some((t, n)) => (t.parse().ok()?, n.parse().ok()?),
+                    None => (rest.parse().ok()?, 0),
+                };
+                Some((order, k))
+            })
+            .collect();
+        aside.sort();
+        let excess = aside.len().saturating_sub(keep);
+        for (_, old) in &aside[..excess] {
+            self.delete(old)?;
+            log::info!(
+                "Deleted {} (only the newest {MAX_MOVED_ASIDE} values moved aside are kept)",
+                self.value_name(old)
+            );
+        }
+        Ok(excess)
+    }
+
     /// Not in Core: move a bad value aside to `<key>.corrupt-<now>` (a free name: `-1`, `-2`, … appended if
     /// taken) so that the next load starts empty; returns the new key, or `None` if `key` held
-    /// nothing. The moved value stays in the store for inspection or export.
+    /// nothing. The moved value stays in the store for inspection or export; of the values
+    /// moved aside from `key`, only the newest [`MAX_MOVED_ASIDE`] are kept (older ones are
+    /// deleted first, so a value that keeps going bad cannot fill the store).
     fn move_aside(&self, key: &str) -> Result<Option<String>, StoreError> {
+        if self.get(key)?.is_none() {
+            return Ok(None);
+        }
+        if let Err(e) = self.prune_moved_aside(key, MAX_MOVED_ASIDE.saturating_sub(1)) {
+            log::warn!(
+                "Cannot delete old values moved aside from {}: {e}",
+                self.value_name(key)
+            );
+        }
         let base = format!("{key}.corrupt-{}", self.now());
         let mut new_key = base.clone();
         let mut n = 0;
@@ -710,6 +761,10 @@ impl KvStore for Store {
     fn rename(&self, key: &str, new_key: &str) -> Result<bool, StoreError> {
         self.rename_value(key, new_key)
     }
+
+    fn list_keys(&self) -> Result<Option<Vec<String>>, StoreError> {
+        self.keys().map(Some)
+    }
 }
 
 enum FileError {
@@ -1144,6 +1199,58 @@ mod tests {
         let keys = store.keys().unwrap();
         assert!(keys.contains(&"peers.dat.corrupt-1800000000".to_string()));
         assert!(keys.contains(&"peers.dat.corrupt-1800000000-1".to_string()));
+    }
+
+    /// Hardening (issue 15): values moved aside are bounded per key: the newest
+    /// [`MAX_MOVED_ASIDE`] stay, older ones are deleted, so a value that keeps going bad (a
+    /// disk fault, a buggy writer) cannot fill the LMDB map. A 1 MiB map takes 30 bad 100 kB
+    /// address databases and ban lists in turn; the other keys are untouched.
+    #[test]
+    fn moved_aside_values_are_bounded() {
+        let dir = TempDir::new("asidebound");
+        let env = Arc::new(
+            Environment::new()
+                .set_max_dbs(2)
+                .set_map_size(1 << 20)
+                .open(&dir.0)
+                .unwrap(),
+        );
+        let db = env
+            .create_db(Some(STORE_DB_NAME), DatabaseFlags::empty())
+            .unwrap();
+        let clock = MockClock::shared(1_800_000_000);
+        let store = Store::from_env(env, db).with_clock(clock.clone());
+        store.put("other", b"kept").unwrap();
+        let bad = vec![0xabu8; 100_000];
+        for i in 0..30i64 {
+            // Two in the same second now and then (`-1` names).
+            clock.set(1_800_000_000 + i / 2);
+            store.put(PEERS_KEY, &bad).unwrap();
+            let (am, recovered) = store
+                .load_addrman_or_move_aside(NetGroupManager::new(), &opts())
+                .unwrap();
+            assert!(recovered.is_some() && am.size(None, None) == 0);
+            store.put(BANLIST_KEY, &bad).unwrap();
+            assert!(KvBanDb(Arc::new(store.clone())).read().is_err());
+        }
+        let keys = store.keys().unwrap();
+        let aside = |key: &str| -> Vec<String> {
+            keys.iter()
+                .filter(|k| k.starts_with(&format!("{key}.corrupt-")))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(
+            aside(PEERS_KEY),
+            vec![
+                "peers.dat.corrupt-1800000013-1",
+                "peers.dat.corrupt-1800000014",
+                "peers.dat.corrupt-1800000014-1",
+            ]
+        );
+        assert_eq!(aside(BANLIST_KEY).len(), MAX_MOVED_ASIDE);
+        assert!(aside(BANLIST_KEY).contains(&"banlist.json.corrupt-1800000014-1".to_string()));
+        assert_eq!(store.get("other").unwrap().unwrap(), b"kept");
     }
 
     /// LoadAddrman on a newer format: as Core (peers.dat renamed to peers.dat.bak), the value is

@@ -5,7 +5,13 @@
  * once (and A's never), pages through A's peers one at a time, checks a few refusals, and shuts
  * the three down. B's receive callback is the one with the sender: from inside it B lists its
  * peers, floods a reply and blacklists an address (the layer holds no lock around callbacks),
- * and the reply reaches C through A.
+ * and the reply reaches C through A. A's is the 2019 bool callback.
+ *
+ * C's is the verifying callback (verdicts): A floods a child before its parent; C answers
+ * LOGOS_P2P_VERDICT_PENDING with the parent's id (logos_p2p_message_id), is offered the child
+ * again once it accepted the parent, and accepts it then, once. C ignores a junk message
+ * (LOGOS_P2P_VERDICT_IGNORE: no penalty, A stays connected), and finally reports the parent
+ * invalid after all (logos_p2p_final_verdict).
  *
  * Usage: flood <datadir-a> <datadir-b> <datadir-c> [timeout-seconds]
  * Build (from the repository root):
@@ -31,6 +37,13 @@ struct node_state {
     atomic_int received;
     atomic_int wrong;
     atomic_int replies;
+    /* The verdict phase: payloads seen, C's verdicts. */
+    atomic_int extra;
+    atomic_int child_pending;
+    atomic_int child_accepted;
+    atomic_int parent_accepted;
+    atomic_int junk_ignored;
+    atomic_int id_mismatch;
     LogosP2p *_Atomic handle;
     /* What B's callback saw: the sender, and how many peers it listed from inside. */
     char sender[LOGOS_P2P_ADDRESS_SIZE];
@@ -41,6 +54,9 @@ struct node_state {
 
 static const char MESSAGE[] = "hello from C";
 static const char REPLY[] = "reply from B";
+static const char PARENT[] = "parent from A";
+static const char CHILD[] = "child of the parent";
+static const char JUNK[] = "junk C ignores";
 
 static bool on_message(const void *msg, unsigned size, void *user)
 {
@@ -49,9 +65,53 @@ static bool on_message(const void *msg, unsigned size, void *user)
         atomic_fetch_add(&st->received, 1);
     else if (size == sizeof REPLY - 1 && memcmp(msg, REPLY, size) == 0)
         atomic_fetch_add(&st->replies, 1);
+    else if ((size == sizeof PARENT - 1 && memcmp(msg, PARENT, size) == 0) ||
+             (size == sizeof CHILD - 1 && memcmp(msg, CHILD, size) == 0) ||
+             (size == sizeof JUNK - 1 && memcmp(msg, JUNK, size) == 0))
+        atomic_fetch_add(&st->extra, 1);
     else
         atomic_fetch_add(&st->wrong, 1);
     return true; /* valid: relay it */
+}
+
+static bool is(const void *msg, unsigned size, const char *text, size_t len)
+{
+    return size == len && memcmp(msg, text, len) == 0;
+}
+
+/* C's verifying callback: the child waits for the parent; the junk is ignored. */
+static int on_verify(const void *msg, unsigned size, const LogosP2pId *id,
+                     const LogosP2pSender *sender, LogosP2pId *missing, unsigned *missing_count,
+                     void *user)
+{
+    struct node_state *st = user;
+    LogosP2p *self = atomic_load(&st->handle);
+    (void)sender;
+    if (self != NULL) {
+        LogosP2pId own;
+        if (logos_p2p_message_id(self, msg, size, &own) != 0 ||
+            memcmp(own.bytes, id->bytes, LOGOS_P2P_ID_SIZE) != 0)
+            atomic_fetch_add(&st->id_mismatch, 1);
+    }
+    if (is(msg, size, JUNK, sizeof JUNK - 1)) {
+        atomic_fetch_add(&st->junk_ignored, 1);
+        return LOGOS_P2P_VERDICT_IGNORE;
+    }
+    if (is(msg, size, PARENT, sizeof PARENT - 1)) {
+        atomic_fetch_add(&st->parent_accepted, 1);
+        return LOGOS_P2P_VERDICT_ACCEPT;
+    }
+    if (is(msg, size, CHILD, sizeof CHILD - 1)) {
+        if (atomic_load(&st->parent_accepted) == 0 && self != NULL &&
+            logos_p2p_message_id(self, PARENT, sizeof PARENT - 1, &missing[0]) == 0) {
+            *missing_count = 1;
+            atomic_fetch_add(&st->child_pending, 1);
+            return LOGOS_P2P_VERDICT_PENDING;
+        }
+        atomic_fetch_add(&st->child_accepted, 1);
+        return LOGOS_P2P_VERDICT_ACCEPT;
+    }
+    return on_message(msg, size, user) ? LOGOS_P2P_VERDICT_ACCEPT : LOGOS_P2P_VERDICT_IGNORE;
 }
 
 /* B's callback: knows the sender, and calls back into its own layer. */
@@ -60,6 +120,8 @@ static bool on_message_from(const void *msg, unsigned size, const LogosP2pSender
 {
     struct node_state *st = user;
     LogosP2p *self = atomic_load(&st->handle);
+    if (!is(msg, size, MESSAGE, sizeof MESSAGE - 1))
+        return on_message(msg, size, user);
     snprintf(st->sender, sizeof st->sender, "%s", sender->address);
     st->sender_id = sender->id;
     if (self != NULL) {
@@ -169,6 +231,8 @@ int main(int argc, char **argv)
         cfg.test_mode = true;
         if (i == 1)
             cfg.receive_message_from = on_message_from;
+        else if (i == 2)
+            cfg.verify_message = on_verify;
         else
             cfg.receive_message = on_message;
         cfg.is_message_important = never_important;
@@ -224,6 +288,41 @@ int main(int argc, char **argv)
     CHECK(logos_p2p_is_blacklisted(h[1], "10.9.9.9") == 1, "blacklisted from the callback");
     printf("callback re-entered: sender %s (id %lld), reply A=%d C=%d\n", st[1].sender,
            (long long)st[1].sender_id, atomic_load(&st[0].replies), atomic_load(&st[2].replies));
+
+    /* Verdicts: the child before its parent. C waits, then accepts each once; B (the bool
+     * callback) accepts both at once. */
+    CHECK(logos_p2p_propagate_message(h[0], CHILD, sizeof CHILD - 1) == 1, "child from A");
+    end = now_seconds() + timeout;
+    while (atomic_load(&st[2].child_pending) < 1) {
+        CHECK(now_seconds() < end, "child pending at C within %.0f s", timeout);
+        sleep_ms(20);
+    }
+    CHECK(logos_p2p_propagate_message(h[0], PARENT, sizeof PARENT - 1) == 1, "parent from A");
+    end = now_seconds() + timeout;
+    while (atomic_load(&st[2].child_accepted) < 1) {
+        CHECK(now_seconds() < end, "child offered again within %.0f s", timeout);
+        sleep_ms(20);
+    }
+    CHECK(logos_p2p_propagate_message(h[0], JUNK, sizeof JUNK - 1) == 1, "junk from A");
+    end = now_seconds() + timeout;
+    while (atomic_load(&st[2].junk_ignored) < 1 || atomic_load(&st[1].extra) < 3) {
+        CHECK(now_seconds() < end, "junk within %.0f s", timeout);
+        sleep_ms(20);
+    }
+    sleep_ms(500); /* a second offer would arrive by now */
+    CHECK(atomic_load(&st[2].child_pending) == 1 && atomic_load(&st[2].child_accepted) == 1 &&
+              atomic_load(&st[2].parent_accepted) == 1 && atomic_load(&st[2].junk_ignored) == 1,
+          "C: pending=%d child=%d parent=%d junk=%d", atomic_load(&st[2].child_pending),
+          atomic_load(&st[2].child_accepted), atomic_load(&st[2].parent_accepted),
+          atomic_load(&st[2].junk_ignored));
+    CHECK(atomic_load(&st[2].id_mismatch) == 0, "ids handed to C's callback");
+    CHECK(atomic_load(&st[1].extra) == 3 && atomic_load(&st[1].wrong) == 0, "B got each once");
+    CHECK(ready_peers(h[2]) == 1, "ignoring the junk punished nobody");
+    LogosP2pId parent_id;
+    CHECK(logos_p2p_message_id(h[2], PARENT, sizeof PARENT - 1, &parent_id) == 0, "message id");
+    CHECK(logos_p2p_final_verdict(h[2], &parent_id, false) == 1, "final verdict");
+    CHECK(logos_p2p_final_verdict(h[2], NULL, false) == LOGOS_P2P_ERR_NULL, "NULL id");
+    printf("verdicts: C pending=1 then child=1 parent=1 junk ignored=1; final verdict queued\n");
 
     /* Page through A's peers, one per call. */
     int64_t cursor = 0;

@@ -222,6 +222,11 @@ pub enum DisconnectReason {
     // must happen during the handshake.
     /// `wtxidrelay` arrived after `verack` (BIP339 forbids it).
     WtxidRelayAfterVerack,
+    //DMITRY: sendannounce after verack; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage (as "sendaddrv2", "wtxidrelay"); changed: a new
+    // message, the Stage 2 relay's offer, negotiated during the handshake like BIP155 and BIP339.
+    /// Not in Core: `sendannounce` arrived after `verack` (the Stage 2 relay is negotiated
+    /// during the handshake).
+    SendAnnounceAfterVerack,
     //DMITRY: addr-fetch peer answered with addresses; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage ("addr"/"addrv2"); kept: the connection
     // has done its job.
     /// An addr-fetch peer sent its addresses.
@@ -336,6 +341,7 @@ impl DisconnectReason {
             FeelerConnectionCompleted => format!("feeler connection completed, {}", dm()),
             SendAddrV2AfterVerack => format!("sendaddrv2 received after verack, {}", dm()),
             WtxidRelayAfterVerack => format!("wtxidrelay received after verack, {}", dm()),
+            SendAnnounceAfterVerack => format!("sendannounce received after verack, {}", dm()),
             AddrFetchCompleted => format!("addrfetch connection completed, {}", dm()),
             AddrFetchTimeout => format!("addrfetch connection timeout, {}", dm()),
             PingTimeout { elapsed_micros } => format!(
@@ -408,6 +414,7 @@ impl DisconnectReason {
             | FeelerConnectionCompleted
             | SendAddrV2AfterVerack
             | WtxidRelayAfterVerack
+            | SendAnnounceAfterVerack
             | AddrFetchCompleted => "net_processing.cpp::PeerManagerImpl::ProcessMessage",
             AddrFetchTimeout => "net_processing.cpp::PeerManagerImpl::SendMessages",
             PingTimeout { .. } => "net_processing.cpp::PeerManagerImpl::MaybeSendPing",

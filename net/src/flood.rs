@@ -367,6 +367,20 @@ impl ImportantStore {
         true
     }
 
+    /// Not in Core: stop keeping the payload with this id (the upper layer found it invalid
+    /// later). Labels are kept, so readers' cursors stay valid. Returns whether it was kept.
+    pub fn remove(&mut self, id: &PayloadId) -> bool {
+        if !self.ids.remove(id) {
+            return false;
+        }
+        if let Some(i) = self.entries.iter().position(|e| e.id == *id) {
+            if let Some(e) = self.entries.remove(i) {
+                self.bytes -= e.payload.len();
+            }
+        }
+        true
+    }
+
     /// Not in Core: the label the next inserted payload will get (a cursor at this value has
     /// nothing left to read).
     pub fn next_label(&self) -> u64 {
@@ -702,6 +716,24 @@ mod tests {
         // Payloads 2 and 3 were dropped before the reader came back; it gets what is kept: 4, 5.
         let got: Vec<_> = read_all(&st, cursor).0.into_iter().map(|p| p.id).collect();
         assert_eq!(got, vec![id(4), id(5)]);
+    }
+
+    #[test]
+    fn removed_payload_is_skipped_and_cursors_hold() {
+        let mut st = ImportantStore::new(10, 1000);
+        for n in 1..=3 {
+            st.insert(id(n), payload(5, n as u8), HDR);
+        }
+        let (_, cursor) = read_all(&st, 1);
+        assert!(st.remove(&id(2)));
+        assert!(!st.remove(&id(2)));
+        assert!(!st.contains(&id(2)));
+        assert_eq!((st.len(), st.bytes()), (2, 10));
+        let got: Vec<_> = read_all(&st, 0).0.into_iter().map(|p| p.id).collect();
+        assert_eq!(got, vec![id(1), id(3)]);
+        assert!(read_all(&st, cursor).0.is_empty());
+        // Removed, it may be kept again later (a new label).
+        assert!(st.insert(id(2), payload(5, 2), HDR));
     }
 
     #[test]

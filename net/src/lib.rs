@@ -15,6 +15,8 @@ pub mod connection_type;
 pub mod disconnect;
 pub mod eviction;
 pub mod flood;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod local_addr;
 pub mod misbehavior;
 pub mod net_message;
@@ -37,6 +39,7 @@ pub mod net_permissions;
 pub mod node;
 pub mod scheduler;
 pub mod semaphore;
+pub mod thread;
 pub mod transport;
 pub mod util;
 
@@ -44,4 +47,4 @@ pub use clock::{Clock, MockClock, SystemClock};
 pub use connector::{Connector, DirectConnector, LoopbackOnly, MappedConnector};
 pub use connman::{CConnman, CNodeStats, ConnmanInner, DisconnectRecord, Options};
 pub use node::{CNode, NodeId};
-pub use upper::{AcceptAll, MessageSource, UpperLayer};
+pub use upper::{AcceptAll, FinalVerdict, MessageSource, UpperLayer, Verdict};

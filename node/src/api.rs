@@ -3,9 +3,11 @@
 //! A port of the 2019 Logos `p2p_interface` / `p2p_config` (logos/p2p/p2p.h, p2p.cpp) over this
 //! crate's node: [`P2p::start`] builds the address manager, the ban list and `net::CConnman`
 //! from a typed [`P2pConfig`] and starts the threads; the upper layer ([`UpperLayer`], net's
-//! trait: `receive_message`, `is_message_important`) is called on the message-handler thread for
-//! every `logos` payload not seen before. [`P2p::shutdown`] (also run on drop) joins every thread
-//! and writes both databases.
+//! trait: `receive_message` or `verify_message`, `is_message_important`) is called on the
+//! message-handler thread for every `logos` payload not seen before. Its quick [`Verdict`]
+//! (accept, ignore, reject, or pending on other payloads) may be followed by a
+//! [`FinalVerdict`] per payload id ([`P2p::final_verdict`]; ids from [`P2p::message_id`]).
+//! [`P2p::shutdown`] (also run on drop) joins every thread and writes both databases.
 //!
 //! Storage is one key/value store ([`KvStore`]): the standalone `<datadir>/p2p.lmdb`
 //! ([`Storage::DataDir`]), an LMDB environment the host opened ([`Storage::HostEnv`]), any other
@@ -20,13 +22,14 @@ use std::sync::Arc;
 use addrman::banman::{BanDb, BanDbError, BanMan, BanManClientInterface};
 use addrman::store::{AddrManOptions, KvBanDb, Store, BANLIST_KEY, PEERS_KEY};
 use addrman::AddrMan;
+use net::thread::ThreadPanicHook;
 use netbase::{CNetAddr, CService, CSubNet, NetGroupManager};
 use parking_lot::Mutex;
 use protocol::{CAddress, Chain, NetworkParams, ServiceFlags};
 use rand_core::SeedableRng;
 
 pub use addrman::store::{KvStore, StoreError};
-pub use net::{MessageSource, UpperLayer};
+pub use net::{FinalVerdict, MessageSource, UpperLayer, Verdict};
 
 use crate::args::ArgsManager;
 use crate::init::NodeOptions;
@@ -90,6 +93,9 @@ impl KvStore for MemoryStore {
     }
     fn delete(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.values.lock().remove(key).is_some())
+    }
+    fn list_keys(&self) -> Result<Option<Vec<String>>, StoreError> {
+        Ok(Some(self.values.lock().keys().cloned().collect()))
     }
     fn name(&self) -> String {
         "memory".to_string()
@@ -199,7 +205,14 @@ pub struct P2pConfig {
     /// Not in Core: tests' `SetMockTime`: the connection manager, its scheduler (the periodic
     /// dumps) and the ban list read this clock instead of the wall clock.
     pub mock_clock: Option<Arc<net::clock::MockClock>>,
+    /// Asks the host to shut the layer down (Core's `shutdown_request` of `AbortNode`): called
+    /// after a thread of the layer panicked (the layer's threads are stopped already; the host
+    /// still calls [`P2p::shutdown`]). `logos-p2pd` requests its shutdown here.
+    pub shutdown_request: Option<ShutdownRequest>,
 }
+
+/// The host's shutdown request ([`P2pConfig::shutdown_request`]).
+pub type ShutdownRequest = Arc<dyn Fn() + Send + Sync>;
 
 impl fmt::Debug for P2pConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -211,6 +224,7 @@ impl fmt::Debug for P2pConfig {
             .field("test_mode", &self.test_mode)
             .field("ui", &self.ui.is_some())
             .field("mock_clock", &self.mock_clock.is_some())
+            .field("shutdown_request", &self.shutdown_request.is_some())
             .finish()
     }
 }
@@ -249,6 +263,7 @@ impl P2pConfig {
             check_addrman: 0,
             ui: None,
             mock_clock: None,
+            shutdown_request: None,
         }
     }
 
@@ -329,6 +344,10 @@ impl P2pConfig {
             max_send_buffer: (opts.send_buffer_max_size / 1000) as usize,
             log_ips: crate::logging::log_ips(),
             network_active: opts.network_active,
+            announce: net::peerman::AnnounceOptions {
+                enabled: opts.logos_relay_announce,
+                ..net::peerman::AnnounceOptions::default()
+            },
             user_agent: opts.user_agent.clone(),
             test_loopback_only: opts.test_loopback_only,
             test_loopback_not_local: opts.test_loopback_not_local,
@@ -353,6 +372,7 @@ impl P2pConfig {
             check_addrman: opts.check_addrman,
             ui: None,
             mock_clock: None,
+            shutdown_request: None,
         })
     }
 
@@ -559,6 +579,31 @@ fn address_dump_hook(
     }))
 }
 
+/// Port of the message of AbortNode (node/abort.cpp) for a thread that panicked.
+pub fn thread_panic_message(thread: &str, panic: &str) -> String {
+    format!("A fatal internal error occurred, see debug.log for details: the {thread} thread panicked: {panic}")
+}
+
+/// Port of AbortNode (node/abort.cpp) as the hook of a thread that panicked: the error goes
+/// to the user interface as Core's InitError text ("A fatal internal error occurred, see
+/// debug.log for details: …"), then the host's shutdown request runs (`logos-p2pd`: the same
+/// shutdown as SIGTERM, exit status 1), then a hook the host put in `net::Options`, if any.
+fn abort_node_hook(
+    ui: Arc<UiBridge>,
+    shutdown_request: Option<ShutdownRequest>,
+    host: Option<ThreadPanicHook>,
+) -> ThreadPanicHook {
+    ThreadPanicHook(Arc::new(move |name: &str, msg: &str| {
+        ui.send(UiLevel::Error, &thread_panic_message(name, msg));
+        if let Some(request) = &shutdown_request {
+            request();
+        }
+        if let Some(h) = &host {
+            (h.0)(name, msg);
+        }
+    }))
+}
+
 fn parse_subnet(addr: &str) -> Option<CSubNet> {
     if addr.contains('/') {
         let s = netbase::lookup_subnet(addr);
@@ -655,6 +700,13 @@ impl P2p {
             Arc::clone(ui),
             net_opts.on_dump_addresses.take(),
         ));
+        // A thread that panics stops the layer (net interrupts its threads) and asks the host
+        // to shut it down, as Core's AbortNode.
+        net_opts.on_thread_panic = Some(abort_node_hook(
+            Arc::clone(ui),
+            config.shutdown_request.clone(),
+            net_opts.on_thread_panic.take(),
+        ));
         let listen = net_opts.listen;
         let connman = net::CConnman::new(
             net_opts,
@@ -703,6 +755,30 @@ impl P2p {
             Some(r) => r.connman.propagate_message(msg),
             None => false,
         }
+    }
+
+    /// Not in Core: the upper layer's final verdict on the payload with id `id`
+    /// ([`Self::message_id`]), for the checks it skipped at its quick [`Verdict::Accept`].
+    /// [`FinalVerdict::Invalid`]: the payload is no longer served to peers, a later copy is
+    /// dropped, and payloads waiting for it are dropped; the peers that relayed it are not
+    /// punished. Applied by the message handler on its next pass; may be called from any
+    /// thread, also from inside a callback. `false` if the layer was shut down.
+    pub fn final_verdict(&self, id: &[u8; 32], verdict: FinalVerdict) -> bool {
+        match self.running() {
+            Some(r) => {
+                r.connman.final_verdict(*id, verdict);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Not in Core: the id of a `logos` payload on this network (its network hash: Blake2b-256
+    /// on Logos networks): what [`UpperLayer::verify_message`] is given and what
+    /// [`Verdict::Pending`] and [`Self::final_verdict`] take. `None` if the layer was shut
+    /// down.
+    pub fn message_id(&self, msg: &[u8]) -> Option<[u8; 32]> {
+        self.running().map(|r| r.params.hash_kind.hash(msg))
     }
 
     /// Port of p2p_interface::add_peers (logos/p2p/p2p.cpp): each `ip[:port]` (default port of

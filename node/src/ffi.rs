@@ -9,6 +9,12 @@
 //! the databases, `logos_p2p_traverse_options`, and [`logos_p2p_shutdown`] (joins every thread,
 //! writes the databases, frees the handle).
 //!
+//! Verdicts (Stage 2): besides the 2019 bool receive callback, a host may register
+//! [`LogosP2pConfig::verify_message`], which answers `LOGOS_P2P_VERDICT_ACCEPT`, `_IGNORE`,
+//! `_REJECT` or `_PENDING` (with the ids the payload waits for), and report the checks it
+//! skipped later with [`logos_p2p_final_verdict`]; [`logos_p2p_message_id`] gives a payload's
+//! id.
+//!
 //! Rules: every function checks its pointers and sizes and returns a negative
 //! [`LogosP2pStatus`] for bad ones (the text is in [`logos_p2p_last_error`]); no panic
 //! crosses the boundary (each body runs under `catch_unwind`). This is the only module of the
@@ -21,7 +27,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use crate::api::{
-    KvStore, MessageSource, P2p, P2pConfig, P2pError, Storage, StoreError, UiLevel, UpperLayer,
+    FinalVerdict, KvStore, MessageSource, P2p, P2pConfig, P2pError, Storage, StoreError, UiLevel,
+    UpperLayer, Verdict,
 };
 
 /// Largest payload [`logos_p2p_propagate_message`] accepts (Core's
@@ -46,6 +53,22 @@ pub const LOGOS_P2P_UI_INIT: c_int = 8;
 pub const LOGOS_P2P_OPTION_ARGUMENT: c_int = 1;
 /// `P2P_OPTION_MULTI`.
 pub const LOGOS_P2P_OPTION_MULTI: c_int = 2;
+
+/// Size of a payload id ([`LogosP2pId`]).
+pub const LOGOS_P2P_ID_SIZE: usize = 32;
+/// Verdict of [`LogosP2pVerifyCallback`]: not wanted; not relayed, the sender not punished
+/// (the 2019 callback's `false`).
+pub const LOGOS_P2P_VERDICT_IGNORE: c_int = 0;
+/// Verdict: valid as far as checked; relay it now (the 2019 callback's `true`).
+pub const LOGOS_P2P_VERDICT_ACCEPT: c_int = 1;
+/// Verdict: invalid; not relayed, and the sender is punished (discouraged and disconnected,
+/// unless it is a `noban`, manual or local peer).
+pub const LOGOS_P2P_VERDICT_REJECT: c_int = 2;
+/// Verdict: waits for the payloads whose ids the callback wrote to `missing`; it is offered
+/// again once they are accepted, and dropped if one of them is refused.
+pub const LOGOS_P2P_VERDICT_PENDING: c_int = 3;
+/// Room of the `missing` array of [`LogosP2pVerifyCallback`] (more is not accepted).
+pub const LOGOS_P2P_MAX_PENDING_IDS: c_uint = 64;
 
 /// Status codes: 0 or a positive count / boolean on success, one of these on failure.
 #[repr(C)]
@@ -87,6 +110,33 @@ pub type LogosP2pReceiveFromCallback = Option<
         sender: *const LogosP2pSender,
         user: *mut c_void,
     ) -> bool,
+>;
+
+/// A payload id: its network hash (Blake2b-256 on Logos networks).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogosP2pId {
+    /// The 32 bytes.
+    pub bytes: [u8; LOGOS_P2P_ID_SIZE],
+}
+
+/// The verifying receive callback (Stage 2): the payload, its id, its sender (all valid for
+/// the call only), and room for [`LOGOS_P2P_MAX_PENDING_IDS`] ids at `missing`, with
+/// `*missing_count` 0 on entry. Returns a `LOGOS_P2P_VERDICT_*`; for
+/// `LOGOS_P2P_VERDICT_PENDING` it writes the ids the payload waits for to `missing` and their
+/// number to `*missing_count` (another value counts as `LOGOS_P2P_VERDICT_IGNORE`). Called on
+/// the message-handler thread with no lock of the layer held, like
+/// [`LogosP2pReceiveFromCallback`]; must not unwind.
+pub type LogosP2pVerifyCallback = Option<
+    unsafe extern "C" fn(
+        msg: *const c_void,
+        size: c_uint,
+        id: *const LogosP2pId,
+        sender: *const LogosP2pSender,
+        missing: *mut LogosP2pId,
+        missing_count: *mut c_uint,
+        user: *mut c_void,
+    ) -> c_int,
 >;
 
 /// The peer a payload came from ([`LogosP2pReceiveFromCallback`]).
@@ -154,6 +204,10 @@ pub struct LogosP2pConfig {
     /// Optional: the receive callback with the sender; when set, it is called instead of
     /// `receive_message` (with `callback_user`).
     pub receive_message_from: LogosP2pReceiveFromCallback,
+    /// Optional (Stage 2): the verifying receive callback; when set, it is called instead of
+    /// both others (with `callback_user`). Zero-initialise the config so a host that does not
+    /// know this field leaves it NULL.
+    pub verify_message: LogosP2pVerifyCallback,
 }
 
 /// One peer for [`logos_p2p_get_peers`].
@@ -247,15 +301,29 @@ unsafe fn handle<'a>(h: *const LogosP2p) -> Result<&'a LogosP2p, c_int> {
     Ok(unsafe { &*h })
 }
 
-/// The host's receive callback: with or without the sender.
+/// The verifying callback's function type.
+type CVerifyFn = unsafe extern "C" fn(
+    *const c_void,
+    c_uint,
+    *const LogosP2pId,
+    *const LogosP2pSender,
+    *mut LogosP2pId,
+    *mut c_uint,
+    *mut c_void,
+) -> c_int;
+
+/// The host's receive callback: with or without the sender, or the verifying one.
 enum CReceive {
     Plain(unsafe extern "C" fn(*const c_void, c_uint, *mut c_void) -> bool),
     From(unsafe extern "C" fn(*const c_void, c_uint, *const LogosP2pSender, *mut c_void) -> bool),
+    Verify(CVerifyFn),
 }
 
 /// The host's callbacks as net's upper layer.
 struct CUpper {
     receive: CReceive,
+    /// The network's payload hash (the ids of the verifying callback).
+    hash: protocol::HashKind,
     important: LogosP2pMessageCallback,
     user: *mut c_void,
 }
@@ -278,6 +346,22 @@ unsafe impl Send for CUpper {}
 // SAFETY: as above; nothing is mutated through `user` on the Rust side.
 unsafe impl Sync for CUpper {}
 
+/// A `LOGOS_P2P_VERDICT_*` code and the ids the callback wrote, as a [`Verdict`].
+fn verdict_from_c(code: c_int, missing: &[LogosP2pId], count: c_uint) -> Verdict {
+    match code {
+        LOGOS_P2P_VERDICT_ACCEPT => Verdict::Accept,
+        LOGOS_P2P_VERDICT_IGNORE => Verdict::Ignore,
+        LOGOS_P2P_VERDICT_REJECT => Verdict::Reject,
+        LOGOS_P2P_VERDICT_PENDING if (1..=LOGOS_P2P_MAX_PENDING_IDS).contains(&count) => {
+            Verdict::Pending(missing[..count as usize].iter().map(|i| i.bytes).collect())
+        }
+        _ => {
+            log::warn!("verify_message returned verdict {code} with {count} ids: ignored");
+            Verdict::Ignore
+        }
+    }
+}
+
 impl UpperLayer for CUpper {
     fn receive_message(&self, msg: &[u8], from: &MessageSource) -> bool {
         match self.receive {
@@ -292,7 +376,40 @@ impl UpperLayer for CUpper {
                 // SAFETY: as above; `sender` lives on this stack frame for the whole call.
                 unsafe { f(msg.as_ptr().cast(), msg.len() as c_uint, &sender, self.user) }
             }
+            CReceive::Verify(_) => {
+                let id = self.hash.hash(msg);
+                self.verify_message(msg, &id, from) == Verdict::Accept
+            }
         }
+    }
+    fn verify_message(&self, msg: &[u8], id: &[u8; 32], from: &MessageSource) -> Verdict {
+        let CReceive::Verify(f) = self.receive else {
+            return Verdict::from(self.receive_message(msg, from));
+        };
+        let sender = LogosP2pSender {
+            id: from.id,
+            address: c_address(&from.addr.to_string_addr_port()),
+        };
+        let cid = LogosP2pId { bytes: *id };
+        let mut missing = [LogosP2pId {
+            bytes: [0; LOGOS_P2P_ID_SIZE],
+        }; LOGOS_P2P_MAX_PENDING_IDS as usize];
+        let mut count: c_uint = 0;
+        // SAFETY: `msg` is valid for `msg.len()` bytes during the call; `cid`, `sender`,
+        // `missing` (room for LOGOS_P2P_MAX_PENDING_IDS entries, as the contract says) and
+        // `count` live on this stack frame for the whole call; the callback is the host's.
+        let code = unsafe {
+            f(
+                msg.as_ptr().cast(),
+                msg.len() as c_uint,
+                &cid,
+                &sender,
+                missing.as_mut_ptr(),
+                &mut count,
+                self.user,
+            )
+        };
+        verdict_from_c(code, &missing, count)
     }
     fn is_message_important(&self, msg: &[u8]) -> bool {
         match self.important {
@@ -444,6 +561,51 @@ impl RawEnvStore {
         Ok(())
     }
 
+    /// Every key of the database, in LMDB order (a cursor in a read transaction).
+    fn keys_raw(&self) -> Result<Vec<String>, String> {
+        let txn = self.begin_txn(true)?;
+        let mut cursor: *mut lmdb_sys::MDB_cursor = std::ptr::null_mut();
+        // SAFETY: `txn` is live; `cursor` receives a new cursor on `dbi`.
+        let rc = unsafe { lmdb_sys::mdb_cursor_open(txn, self.dbi, &mut cursor) };
+        if rc != 0 {
+            // SAFETY: `txn` is live and ended exactly once here.
+            unsafe { lmdb_sys::mdb_txn_abort(txn) };
+            return Err(mdb_error("opening a cursor", rc));
+        }
+        let mut keys = Vec::new();
+        let out = loop {
+            let mut k = lmdb_sys::MDB_val {
+                mv_size: 0,
+                mv_data: std::ptr::null_mut(),
+            };
+            let mut v = lmdb_sys::MDB_val {
+                mv_size: 0,
+                mv_data: std::ptr::null_mut(),
+            };
+            // SAFETY: `cursor` is open in the live `txn`; `k` and `v` are valid out values.
+            let rc =
+                unsafe { lmdb_sys::mdb_cursor_get(cursor, &mut k, &mut v, lmdb_sys::MDB_NEXT) };
+            match rc {
+                0 => {
+                    // SAFETY: on success `k` points at `mv_size` bytes valid until the
+                    // transaction ends; they are copied at once.
+                    let bytes =
+                        unsafe { std::slice::from_raw_parts(k.mv_data as *const u8, k.mv_size) };
+                    keys.push(String::from_utf8_lossy(bytes).into_owned());
+                }
+                lmdb_sys::MDB_NOTFOUND => break Ok(keys),
+                rc => break Err(mdb_error("listing the keys", rc)),
+            }
+        };
+        // SAFETY: `cursor` is open and closed exactly once here, before its transaction ends;
+        // `txn` is live and ended exactly once here.
+        unsafe {
+            lmdb_sys::mdb_cursor_close(cursor);
+            lmdb_sys::mdb_txn_abort(txn);
+        }
+        out
+    }
+
     fn delete_raw(&self, key: &str) -> Result<bool, String> {
         let txn = self.begin_txn(false)?;
         let mut k = lmdb_sys::MDB_val {
@@ -484,6 +646,10 @@ impl KvStore for RawEnvStore {
         self.delete_raw(key).map_err(|e| self.err(e))
     }
 
+    fn list_keys(&self) -> Result<Option<Vec<String>>, StoreError> {
+        self.keys_raw().map(Some).map_err(|e| self.err(e))
+    }
+
     fn name(&self) -> String {
         "host LMDB environment".to_string()
     }
@@ -494,13 +660,14 @@ impl KvStore for RawEnvStore {
 /// # Safety
 /// `c` points to a valid [`LogosP2pConfig`] whose pointers follow its field docs.
 unsafe fn config_from_c(c: &LogosP2pConfig) -> Result<(P2pConfig, Arc<CUpper>), c_int> {
-    let receive = match (c.receive_message_from, c.receive_message) {
-        (Some(f), _) => CReceive::From(f),
-        (None, Some(f)) => CReceive::Plain(f),
-        (None, None) => {
+    let receive = match (c.verify_message, c.receive_message_from, c.receive_message) {
+        (Some(f), _, _) => CReceive::Verify(f),
+        (None, Some(f), _) => CReceive::From(f),
+        (None, None, Some(f)) => CReceive::Plain(f),
+        (None, None, None) => {
             return Err(fail(
                 LogosP2pStatus::LogosP2pErrNull,
-                "config.receive_message and config.receive_message_from are both NULL",
+                "config.receive_message, config.receive_message_from and config.verify_message are all NULL",
             ))
         }
     };
@@ -557,6 +724,7 @@ unsafe fn config_from_c(c: &LogosP2pConfig) -> Result<(P2pConfig, Arc<CUpper>), 
     }
     let upper = Arc::new(CUpper {
         receive,
+        hash: protocol::NetworkParams::get(config.chain).hash_kind,
         important: c.is_message_important,
         user: c.callback_user,
     });
@@ -635,6 +803,89 @@ pub unsafe extern "C" fn logos_p2p_propagate_message(
         // SAFETY: `msg` points to `size` readable bytes per this function's contract.
         let bytes = unsafe { std::slice::from_raw_parts(msg.cast::<u8>(), size as usize) };
         c_int::from(h.p2p.propagate_message(bytes))
+    })
+}
+
+/// Not in Core: the id of the `size` bytes at `msg` on the layer's network, written to `*out`
+/// (what [`LogosP2pVerifyCallback`] is given and `LOGOS_P2P_VERDICT_PENDING` and
+/// [`logos_p2p_final_verdict`] take). Returns 0 or a negative status.
+///
+/// # Safety
+/// `h` is a live handle; `msg` points to `size` readable bytes; `out` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn logos_p2p_message_id(
+    h: *mut LogosP2p,
+    msg: *const c_void,
+    size: c_uint,
+    out: *mut LogosP2pId,
+) -> c_int {
+    guard("logos_p2p_message_id", || {
+        // SAFETY: per this function's contract.
+        let h = match unsafe { handle(h) } {
+            Ok(h) => h,
+            Err(code) => return code,
+        };
+        if msg.is_null() || out.is_null() {
+            return fail(LogosP2pStatus::LogosP2pErrNull, "msg or out is NULL");
+        }
+        if size > LOGOS_P2P_MAX_MESSAGE_SIZE {
+            return fail(
+                LogosP2pStatus::LogosP2pErrTooLarge,
+                &format!("message of {size} bytes exceeds {LOGOS_P2P_MAX_MESSAGE_SIZE} bytes"),
+            );
+        }
+        // SAFETY: `msg` points to `size` readable bytes per this function's contract.
+        let bytes = unsafe { std::slice::from_raw_parts(msg.cast::<u8>(), size as usize) };
+        let Some(id) = h.p2p.message_id(bytes) else {
+            return fail(
+                LogosP2pStatus::LogosP2pErrInvalid,
+                "the layer was shut down",
+            );
+        };
+        // SAFETY: `out` is valid for writes per this function's contract.
+        unsafe { out.write(LogosP2pId { bytes: id }) };
+        0
+    })
+}
+
+/// Not in Core: the upper layer's final verdict on the payload with id `*id`, for the checks
+/// it skipped when it accepted it quickly. `valid == false`: the payload is no longer served
+/// to peers, a later copy is dropped, and payloads waiting for it are dropped; the peers that
+/// relayed it are not punished. Applied by the message handler on its next pass; may be called
+/// from any thread, also from inside a callback. Returns 1 or a negative status.
+///
+/// # Safety
+/// `h` is a live handle; `id` points to a readable [`LogosP2pId`].
+#[no_mangle]
+pub unsafe extern "C" fn logos_p2p_final_verdict(
+    h: *mut LogosP2p,
+    id: *const LogosP2pId,
+    valid: bool,
+) -> c_int {
+    guard("logos_p2p_final_verdict", || {
+        // SAFETY: per this function's contract.
+        let h = match unsafe { handle(h) } {
+            Ok(h) => h,
+            Err(code) => return code,
+        };
+        if id.is_null() {
+            return fail(LogosP2pStatus::LogosP2pErrNull, "id is NULL");
+        }
+        // SAFETY: `id` points to a readable LogosP2pId per this function's contract.
+        let id = unsafe { *id };
+        let v = if valid {
+            FinalVerdict::Valid
+        } else {
+            FinalVerdict::Invalid
+        };
+        if h.p2p.final_verdict(&id.bytes, v) {
+            1
+        } else {
+            fail(
+                LogosP2pStatus::LogosP2pErrInvalid,
+                "the layer was shut down",
+            )
+        }
     })
 }
 
@@ -894,6 +1145,7 @@ mod tests {
             ui_message: None,
             ui_user: std::ptr::null_mut(),
             receive_message_from: None,
+            verify_message: None,
         }
     }
 
@@ -902,6 +1154,44 @@ mod tests {
         unsafe { CStr::from_ptr(logos_p2p_last_error()) }
             .to_string_lossy()
             .into_owned()
+    }
+
+    /// Not in Core: the verdict codes map onto net's verdicts; a PENDING without ids, with too
+    /// many, or an unknown code counts as IGNORE.
+    #[test]
+    fn ffi_verdict_codes() {
+        let ids = [LogosP2pId { bytes: [7; 32] }; LOGOS_P2P_MAX_PENDING_IDS as usize];
+        assert_eq!(
+            verdict_from_c(LOGOS_P2P_VERDICT_ACCEPT, &ids, 0),
+            Verdict::Accept
+        );
+        assert_eq!(
+            verdict_from_c(LOGOS_P2P_VERDICT_IGNORE, &ids, 0),
+            Verdict::Ignore
+        );
+        assert_eq!(
+            verdict_from_c(LOGOS_P2P_VERDICT_REJECT, &ids, 3),
+            Verdict::Reject
+        );
+        assert_eq!(
+            verdict_from_c(LOGOS_P2P_VERDICT_PENDING, &ids, 2),
+            Verdict::Pending(vec![[7; 32]; 2])
+        );
+        for (code, n) in [
+            (LOGOS_P2P_VERDICT_PENDING, 0),
+            (LOGOS_P2P_VERDICT_PENDING, LOGOS_P2P_MAX_PENDING_IDS + 1),
+            (17, 0),
+            (-1, 0),
+        ] {
+            assert_eq!(verdict_from_c(code, &ids, n), Verdict::Ignore);
+        }
+        assert_eq!(
+            LOGOS_P2P_MAX_PENDING_IDS as usize,
+            net::peerman::MAX_PENDING_DEPENDENCIES
+        );
+        // The 2019 bool's values.
+        assert_eq!(LOGOS_P2P_VERDICT_ACCEPT, c_int::from(true));
+        assert_eq!(LOGOS_P2P_VERDICT_IGNORE, c_int::from(false));
     }
 
     /// Not in Core: NULL pointers and oversized arguments are refused with status codes.
@@ -978,7 +1268,101 @@ mod tests {
             assert_eq!(logos_p2p_add_to_blacklist(h, c"10.0.0.1".as_ptr()), 1);
             assert_eq!(logos_p2p_is_blacklisted(h, c"10.0.0.1".as_ptr()), 1);
             assert_eq!(logos_p2p_add_to_blacklist(h, c"nonsense".as_ptr()), 0);
+            let mut id = LogosP2pId { bytes: [0; 32] };
+            assert_eq!(
+                logos_p2p_message_id(h, std::ptr::null(), 1, &mut id),
+                LogosP2pStatus::LogosP2pErrNull as c_int
+            );
+            assert_eq!(
+                logos_p2p_message_id(h, big.as_ptr().cast(), 1, std::ptr::null_mut()),
+                LogosP2pStatus::LogosP2pErrNull as c_int
+            );
+            assert_eq!(
+                logos_p2p_message_id(h, big.as_ptr().cast(), big.len() as c_uint, &mut id),
+                LogosP2pStatus::LogosP2pErrTooLarge as c_int
+            );
+            assert_eq!(logos_p2p_message_id(h, c"x".as_ptr().cast(), 1, &mut id), 0);
+            let hk = protocol::NetworkParams::get(protocol::Chain::LogosRegtest).hash_kind;
+            assert_eq!(id.bytes, hk.hash(b"x"));
+            assert_eq!(
+                logos_p2p_final_verdict(h, std::ptr::null(), false),
+                LogosP2pStatus::LogosP2pErrNull as c_int
+            );
+            assert_eq!(logos_p2p_final_verdict(h, &id, false), 1);
+            assert_eq!(
+                logos_p2p_final_verdict(std::ptr::null_mut(), &id, true),
+                LogosP2pStatus::LogosP2pErrNull as c_int
+            );
             assert_eq!(logos_p2p_shutdown(h), 0);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Hardening (issue 15): the host's raw environment lists its keys, so values moved aside
+    /// there are bounded too (the newest `MAX_MOVED_ASIDE` kept).
+    #[test]
+    fn ffi_raw_env_store_bounds_moved_aside_values() {
+        use addrman::store::{KvStore, MAX_MOVED_ASIDE};
+        let dir = std::env::temp_dir().join(format!("logos-p2p-ffi-aside-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let env = lmdb::Environment::new().set_max_dbs(2).open(&dir).unwrap();
+        let db = env
+            .create_db(Some("host"), lmdb::DatabaseFlags::empty())
+            .unwrap();
+        let store = RawEnvStore {
+            env: env.env(),
+            dbi: db.dbi(),
+        };
+        store.put("other", b"kept").unwrap();
+        for _ in 0..6 {
+            store.put("peers.dat", b"bad").unwrap();
+            assert!(store.move_aside("peers.dat").unwrap().is_some());
+        }
+        let keys = store.list_keys().unwrap().unwrap();
+        let aside = keys.iter().filter(|k| k.starts_with("peers.dat.corrupt-"));
+        assert_eq!(aside.count(), MAX_MOVED_ASIDE, "{keys:?}");
+        assert!(keys.contains(&"other".to_string()));
+        assert!(!keys.contains(&"peers.dat".to_string()));
+        drop(env);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Hardening (issue 15): a `-bantime` too large for the clock (`i64::MAX`, or more, which
+    /// the option parser saturates to it) bans for good through the C call instead of
+    /// overflowing in the ban's end time.
+    #[test]
+    fn ffi_huge_bantime_saturates() {
+        let dir = std::env::temp_dir().join(format!("logos-p2p-ffi-ban-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = CString::new(dir.display().to_string()).unwrap();
+        for bantime in [
+            c"-bantime=9223372036854775807",
+            c"-bantime=99999999999999999999",
+        ] {
+            let argv = [
+                c"prog".as_ptr(),
+                c"-chain=logosregtest".as_ptr(),
+                c"-listen=0".as_ptr(),
+                c"-noconf".as_ptr(),
+                bantime.as_ptr(),
+            ];
+            let mut c = config(&argv);
+            c.datadir = d.as_ptr();
+            // SAFETY: a valid config; the handle is used below and shut down once.
+            unsafe {
+                let h = logos_p2p_start(&c);
+                assert!(!h.is_null(), "{}", last_error());
+                assert_eq!(
+                    logos_p2p_add_to_blacklist(h, c"10.1.2.3".as_ptr()),
+                    1,
+                    "{bantime:?}: {}",
+                    last_error()
+                );
+                assert_eq!(logos_p2p_is_blacklisted(h, c"10.1.2.3".as_ptr()), 1);
+                assert_eq!(logos_p2p_shutdown(h), 0);
+            }
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -217,6 +217,12 @@ pub fn setup_server_args(args: &mut ArgsManager) {
         Connection,
     );
     args.add_arg(
+        "-logosrelay=<flood|announce>",
+        "Not in bitcoind: how logos payloads spread on Logos networks: flood (push to every peer) or announce (announce, then send on request, on links where both ends offer it; the others keep the flood) (default: flood)",
+        ANY,
+        Connection,
+    );
+    args.add_arg(
         "-networkactive",
         "Allow all peer-to-peer network activity (default: 1)",
         ANY,
@@ -689,6 +695,8 @@ pub struct NodeOptions {
     pub bantime: i64,
     /// `-networkactive`.
     pub network_active: bool,
+    /// Not in bitcoind: `-logosrelay=announce` (the Stage 2 relay is offered).
+    pub logos_relay_announce: bool,
     /// The user agent announced in `version` (Core's `strSubVersion`, with `-uacomment`s).
     pub user_agent: String,
     /// `-test=addrman`: deterministic address manager.
@@ -936,6 +944,16 @@ pub fn app_init_parameter_interaction(
         }
     }
 
+    let logos_relay_announce = match args.get_arg("-logosrelay", "flood").as_str() {
+        "flood" => false,
+        "announce" => true,
+        other => {
+            return Err(format!(
+                "Invalid -logosrelay '{other}': use flood or announce"
+            ))
+        }
+    };
+
     Ok(NodeOptions {
         chain,
         listen,
@@ -972,6 +990,7 @@ pub fn app_init_parameter_interaction(
             .clamp(0, i64::from(i32::MAX)) as i32,
         bantime: args.get_int_arg("-bantime", DEFAULT_MISBEHAVING_BANTIME),
         network_active: args.get_bool_arg("-networkactive", true),
+        logos_relay_announce,
         user_agent,
         deterministic_addrman: has_test_option(args, "addrman"),
         test_loopback_only: has_test_option(args, "loopbackonly"),
@@ -1102,7 +1121,9 @@ pub fn app_init_servers(
     backend: Arc<dyn crate::rpc::RpcBackend>,
     shutdown: &crate::run::ShutdownSignal,
 ) -> Result<crate::rpc::RpcServer, String> {
-    let opts = crate::rpc::RpcOptions::from_args(args, dirs.net.clone(), default_rpc_port(chain));
+    let mut opts =
+        crate::rpc::RpcOptions::from_args(args, dirs.net.clone(), default_rpc_port(chain));
+    opts.on_thread_panic = Some(shutdown.thread_panic_hook());
     let signal = shutdown.clone();
     let server = crate::rpc::RpcServer::start(opts, backend, Arc::new(move || signal.request()))?;
     let table = Arc::clone(server.table());
@@ -1183,7 +1204,7 @@ pub fn app_main(argv: &[String]) -> i32 {
     } else {
         None
     };
-    let status = match crate::run::app_init_main(&opts, &dirs) {
+    let status = match crate::run::app_init_main(&opts, &dirs, &shutdown) {
         Ok(node) => {
             if let Some(handles) = node.rpc_handles() {
                 backend.attach(handles);
@@ -1193,7 +1214,12 @@ pub fn app_main(argv: &[String]) -> i32 {
             }
             crate::run::wait_for_shutdown(&shutdown);
             crate::run::interrupt(&node, rpc.as_ref());
-            crate::run::shutdown(node, rpc)
+            let status = crate::run::shutdown(node, rpc);
+            if shutdown.aborted() {
+                1
+            } else {
+                status
+            }
         }
         Err(e) => {
             init_error(&e);

@@ -23,14 +23,18 @@ pub fn chain_params(chain: &str) -> Option<&'static NetworkParams> {
     Chain::from_name(chain).map(NetworkParams::get)
 }
 
-/// Set when SIGINT or SIGTERM arrives (Core's shutdown signal).
+/// Set when SIGINT or SIGTERM arrives (Core's shutdown signal), or a thread panicked (Core's
+/// `AbortNode`, which also makes the exit status a failure).
 #[derive(Clone, Debug)]
-pub struct ShutdownSignal(Arc<AtomicBool>);
+pub struct ShutdownSignal(Arc<AtomicBool>, Arc<AtomicBool>);
 
 impl ShutdownSignal {
     /// Not in Core: a flag no signal is attached to (for embedding and tests).
     pub fn new() -> Self {
-        ShutdownSignal(Arc::new(AtomicBool::new(false)))
+        ShutdownSignal(
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        )
     }
 
     /// Port of node::ShutdownRequested: whether a shutdown was asked for.
@@ -41,6 +45,29 @@ impl ShutdownSignal {
     /// Port of StartShutdown: asks for a shutdown.
     pub fn request(&self) {
         self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Port of the shutdown half of AbortNode (node/abort.cpp): asks for a shutdown after a
+    /// fatal error; the process then exits with status 1 (`exit_status = EXIT_FAILURE`).
+    pub fn abort(&self) {
+        self.1.store(true, Ordering::SeqCst);
+        self.request();
+    }
+
+    /// Not in Core: whether [`Self::abort`] was called (Core's `exit_status`).
+    pub fn aborted(&self) -> bool {
+        self.1.load(Ordering::SeqCst)
+    }
+
+    /// Port of AbortNode (node/abort.cpp) for a thread that panicked, as a thread hook: the
+    /// error logged with Core's text, then [`Self::abort`]. The P2P layer's threads report
+    /// through [`P2pConfig::shutdown_request`] instead (the layer logs the text itself).
+    pub fn thread_panic_hook(&self) -> net::thread::ThreadPanicHook {
+        let s = self.clone();
+        net::thread::ThreadPanicHook(Arc::new(move |name: &str, msg: &str| {
+            log::error!("{}", crate::api::thread_panic_message(name, msg));
+            s.abort();
+        }))
     }
 }
 
@@ -101,11 +128,18 @@ fn daemon_ui(level: UiLevel, text: &str) {
 }
 
 /// Port of the P2P steps of AppInitMain (init.cpp) for the daemon: the layer started from the
-/// options, with its databases in the network directory. The error is the text for InitError.
-pub fn app_init_main(opts: &NodeOptions, dirs: &DataDirs) -> Result<P2p, String> {
+/// options, with its databases in the network directory; a thread of the layer that panics
+/// aborts the node (`shutdown`, exit status 1). The error is the text for InitError.
+pub fn app_init_main(
+    opts: &NodeOptions,
+    dirs: &DataDirs,
+    shutdown: &ShutdownSignal,
+) -> Result<P2p, String> {
     let mut config = P2pConfig::from_node_options(opts).map_err(|e| error_text(&e))?;
     config.storage = Storage::DataDir(dirs.net.clone());
     config.ui = Some(Arc::new(daemon_ui));
+    let signal = shutdown.clone();
+    config.shutdown_request = Some(Arc::new(move || signal.abort()));
     P2p::start(config, Arc::new(net::AcceptAll)).map_err(|e| error_text(&e))
 }
 
@@ -135,4 +169,22 @@ pub fn shutdown(node: P2p, rpc: Option<crate::rpc::RpcServer>) -> i32 {
     }
     node.shutdown();
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A thread panic aborts the daemon: a shutdown is requested and the exit status will be 1
+    /// (Core's AbortNode); a plain request (SIGTERM, `stop`) is not an abort.
+    #[test]
+    fn thread_panic_aborts() {
+        let s = ShutdownSignal::new();
+        s.request();
+        assert!(s.requested() && !s.aborted());
+        let s = ShutdownSignal::new();
+        let hook = s.thread_panic_hook();
+        (hook.0)("msghand", "boom");
+        assert!(s.requested() && s.aborted());
+    }
 }

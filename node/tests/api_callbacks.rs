@@ -106,3 +106,59 @@ fn api_callback_may_call_back_into_the_layer() {
     a.shutdown();
     c.shutdown();
 }
+
+/// An upper layer whose receive callback panics (a bug in the host's code, run on the layer's
+/// "msghand" thread).
+struct Panicky;
+
+impl UpperLayer for Panicky {
+    fn receive_message(&self, _msg: &[u8], _from: &MessageSource) -> bool {
+        panic!("host bug on a payload");
+    }
+}
+
+/// Hardening (issue 15): a panic in a thread of the layer shuts the layer down instead of
+/// leaving a dead thread behind: the panic is logged and reported to the host's UI callback
+/// (Core's `AbortNode`: "A fatal internal error occurred, see debug.log for details: …"), the
+/// host's shutdown request runs once, and the shutdown that follows completes.
+#[test]
+fn api_thread_panic_shuts_the_layer_down() {
+    let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut config = node::api::P2pConfig::loopback_test(protocol::Chain::LogosRegtest);
+    {
+        let requests = requests.clone();
+        config.shutdown_request = Some(Arc::new(move || {
+            requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }));
+        let errors = errors.clone();
+        config.ui = Some(Arc::new(move |level, text: &str| {
+            if level == node::api::UiLevel::Error {
+                errors.lock().push(text.to_string());
+            }
+        }));
+    }
+    let b = P2p::start(config, Arc::new(Panicky)).expect("start b");
+    let a = start(Recorder::new());
+    connect(&b, &a, 1, 1);
+    assert!(a.propagate_message(b"boom"));
+    assert!(
+        wait_until(WAIT, || requests.load(std::sync::atomic::Ordering::SeqCst)
+            > 0),
+        "no shutdown request after the panic; UI errors: {:?}",
+        errors.lock()
+    );
+    let errors = errors.lock().clone();
+    assert!(
+        errors.iter().any(|e| e
+            .starts_with("A fatal internal error occurred, see debug.log for details: ")
+            && e.contains("msghand")
+            && e.contains("host bug on a payload")),
+        "{errors:?}"
+    );
+    let t0 = std::time::Instant::now();
+    b.shutdown();
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 1);
+    a.shutdown();
+}

@@ -48,6 +48,8 @@ fn c_header_is_current() {
         "logos_p2p_listen_port",
         "logos_p2p_shutdown",
         "logos_p2p_last_error",
+        "logos_p2p_message_id",
+        "logos_p2p_final_verdict",
     ] {
         assert!(
             text.contains(&format!("{f}(")),

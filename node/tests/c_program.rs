@@ -2,7 +2,9 @@
 //! (`libnode.a`, the staticlib this test's own build produced) and run:
 //! - `flood.c`: three nodes on loopback, one flood, each other callback fires once, one
 //!   receive callback (with the sender) lists the peers, floods a reply and blacklists an
-//!   address from inside the callback, peers paged, clean shutdown;
+//!   address from inside the callback, peers paged, clean shutdown; the third node's verifying
+//!   callback answers PENDING for a payload sent before its dependency, accepts it once when
+//!   offered again, ignores a junk one, and reports a late final verdict;
 //! - `host_lmdb.c`: a host that opens its own LMDB environment (system liblmdb, `-llmdb`),
 //!   hands it to two nodes, floods, shuts down, and then finds the layer's addresses and ban
 //!   list in its environment beside its own keys.
@@ -179,6 +181,10 @@ fn check_output(code: Option<i32>, stdout: &str, stderr: &str) {
     );
     assert!(stdout.contains("reply A=1 C=1"), "{stdout}");
     assert!(stdout.contains("page 2: peer id="), "{stdout}");
+    assert!(
+        stdout.contains("verdicts: C pending=1 then child=1 parent=1 junk ignored=1"),
+        "{stdout}"
+    );
     assert!(stdout.trim_end().ends_with("OK"), "{stdout}");
 }
 

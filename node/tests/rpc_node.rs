@@ -715,6 +715,38 @@ fn rpc_users__wrong_password_is_401_and_server_keeps_serving() {
     n.stop();
 }
 
+/// Hardening (issue 15): ban times saturate instead of overflowing. With
+/// `-bantime=9223372036854775807`, `setban <ip> add` (the default time), `setban <ip> add
+/// 9223372036854775807` and its absolute form all ban until 9223372036854775807 (for good);
+/// Core's `GetTime() + offset` overflows there.
+#[test]
+fn hardening__huge_ban_times_saturate() {
+    let mut n = NodeProc::start(
+        "bantime",
+        &[
+            "-connect=0".to_string(),
+            "-bantime=9223372036854775807".to_string(),
+        ],
+    );
+    let max = i64::MAX;
+    for params in [
+        json!(["10.1.2.3", "add"]),
+        json!(["10.1.2.4", "add", max]),
+        json!(["10.1.2.5", "add", max, true]),
+    ] {
+        assert_eq!(n.call("setban", params), Value::Null);
+    }
+    let banned = n.call("listbanned", json!([]));
+    let banned = banned.as_array().unwrap();
+    assert_eq!(banned.len(), 3, "{banned:?}");
+    for b in banned {
+        assert_eq!(b["banned_until"], json!(max), "{b}");
+        assert!(b["time_remaining"].as_i64().unwrap() > 0, "{b}");
+        assert!(b["ban_duration"].as_i64().unwrap() > 0, "{b}");
+    }
+    n.stop();
+}
+
 /// `-rpcport` of a port already taken: bitcoind's error, status 1 (init.cpp AppInitServers).
 #[test]
 fn rpc_port_in_use_is_an_init_error() {

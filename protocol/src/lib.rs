@@ -15,11 +15,14 @@
 
 pub mod address;
 pub mod encode;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod hash;
 pub mod header;
 pub mod message;
 pub mod message_network;
 pub mod params;
+pub mod relay;
 pub mod version;
 
 pub use address::{

@@ -88,7 +88,26 @@ pub mod net_msg_type {
     pub const SENDTXRCNCL: &str = "sendtxrcncl";
     /// Upper-layer (Logos) message: payload passed through unmodified.
     pub const LOGOS: &str = "logos";
+    /// Stage 2 relay (`relay.rs`): "announce to me", with the relay version and a salt.
+    pub const SENDANNOUNCE: &str = "sendannounce";
+    /// Stage 2 relay: short ids and sizes of payloads the sender has.
+    pub const ANNOUNCE: &str = "announce";
+    /// Stage 2 relay: payloads requested by short id.
+    pub const GETLOGOS: &str = "getlogos";
+    /// Stage 2 relay: payloads requested by full id.
+    pub const GETLOGOSID: &str = "getlogosid";
+    /// Stage 2 relay: requested payloads the sender does not have.
+    pub const LOGNOTFOUND: &str = "lognotfound";
 }
+
+/// The Stage 2 relay's message types (Logos networks only; not Core's).
+pub const RELAY_MESSAGE_TYPES: [&str; 5] = [
+    t::SENDANNOUNCE,
+    t::ANNOUNCE,
+    t::GETLOGOS,
+    t::GETLOGOSID,
+    t::LOGNOTFOUND,
+];
 
 use net_msg_type as t;
 
@@ -171,6 +190,7 @@ pub fn known_message_type(name: &[u8]) -> Option<&'static str> {
     }
     ALL_NET_MESSAGE_TYPES
         .iter()
+        .chain(RELAY_MESSAGE_TYPES.iter())
         .copied()
         .find(|c| c.as_bytes() == name)
 }
@@ -202,6 +222,16 @@ pub enum NetworkMessage {
     SendAddrV2,
     /// `logos`: the upper layer's bytes, unmodified.
     Logos(Vec<u8>),
+    /// `sendannounce` (Stage 2 relay).
+    SendAnnounce(crate::relay::SendAnnounce),
+    /// `announce` (Stage 2 relay).
+    Announce(Vec<crate::relay::AnnounceEntry>),
+    /// `getlogos` (Stage 2 relay).
+    GetLogos(Vec<u64>),
+    /// `getlogosid` (Stage 2 relay).
+    GetLogosById(Vec<[u8; 32]>),
+    /// `lognotfound` (Stage 2 relay).
+    LogNotFound(Vec<u64>),
     /// A transaction / block message type, recognised by name; payload not parsed.
     Ignored {
         /// Message type.
@@ -231,6 +261,11 @@ impl NetworkMessage {
             NetworkMessage::AddrV2(_) => t::ADDRV2,
             NetworkMessage::SendAddrV2 => t::SENDADDRV2,
             NetworkMessage::Logos(_) => t::LOGOS,
+            NetworkMessage::SendAnnounce(_) => t::SENDANNOUNCE,
+            NetworkMessage::Announce(_) => t::ANNOUNCE,
+            NetworkMessage::GetLogos(_) => t::GETLOGOS,
+            NetworkMessage::GetLogosById(_) => t::GETLOGOSID,
+            NetworkMessage::LogNotFound(_) => t::LOGNOTFOUND,
             NetworkMessage::Ignored { command, .. } | NetworkMessage::Unknown { command, .. } => {
                 command
             }
@@ -263,6 +298,12 @@ impl NetworkMessage {
             NetworkMessage::Ping(nonce) | NetworkMessage::Pong(nonce) => nonce.consensus_encode(w),
             NetworkMessage::Addr(addrs) => encode_addr_vec(addrs, w, AddrSerParams::V1_NETWORK),
             NetworkMessage::AddrV2(addrs) => encode_addr_vec(addrs, w, AddrSerParams::V2_NETWORK),
+            NetworkMessage::SendAnnounce(m) => m.encode(w),
+            NetworkMessage::Announce(e) => crate::relay::encode_announce(e, w),
+            NetworkMessage::GetLogos(ids) | NetworkMessage::LogNotFound(ids) => {
+                crate::relay::encode_short_ids(ids, w)
+            }
+            NetworkMessage::GetLogosById(ids) => crate::relay::encode_full_ids(ids, w),
             NetworkMessage::Logos(bytes)
             | NetworkMessage::Ignored { payload: bytes, .. }
             | NetworkMessage::Unknown { payload: bytes, .. } => {
@@ -316,6 +357,11 @@ impl NetworkMessage {
                 | t::ADDR
                 | t::ADDRV2
                 | t::SENDADDRV2
+                | t::SENDANNOUNCE
+                | t::ANNOUNCE
+                | t::GETLOGOS
+                | t::GETLOGOSID
+                | t::LOGNOTFOUND
         )
     }
 
@@ -333,6 +379,13 @@ impl NetworkMessage {
                 NetworkMessage::AddrV2(decode_addr_vec(&mut r, AddrSerParams::V2_NETWORK)?)
             }
             t::SENDADDRV2 => NetworkMessage::SendAddrV2,
+            t::SENDANNOUNCE => {
+                NetworkMessage::SendAnnounce(crate::relay::SendAnnounce::decode(&mut r)?)
+            }
+            t::ANNOUNCE => NetworkMessage::Announce(crate::relay::decode_announce(&mut r)?),
+            t::GETLOGOS => NetworkMessage::GetLogos(crate::relay::decode_short_ids(&mut r)?),
+            t::GETLOGOSID => NetworkMessage::GetLogosById(crate::relay::decode_full_ids(&mut r)?),
+            t::LOGNOTFOUND => NetworkMessage::LogNotFound(crate::relay::decode_short_ids(&mut r)?),
             c => NetworkMessage::Unknown {
                 command: c.to_owned(),
                 payload: payload.to_vec(),

@@ -7,7 +7,7 @@ use crate::config::{Backend, Bootstrap, Relay, Scenario, SimConfig};
 
 /// The usage text.
 pub const USAGE: &str = "\
-usage: logos-sim [--nodes N] [--seed S] [--messages M] [--size BYTES] [--relay flood]
+usage: logos-sim [--nodes N] [--seed S] [--messages M] [--size BYTES] [--relay flood|announce]
                  [--scenario propagation|churn|eclipse|partition] [--backend sim|loopback]
                  [--config FILE.toml] --out DIR [options]
 
@@ -26,8 +26,14 @@ options (each also a field of the TOML file, with '_' for '-'):
   --drain-secs S           seconds after the last payload (default 60)
   --listening-up-mbit X, --listening-down-mbit X, --outbound-up-mbit X, --outbound-down-mbit X
   --conn-loss-per-hour X   connections lost at random per connection per hour (default 0)
+  --flood-only-share F     with --relay announce: share of nodes that only flood (default 0)
+  --silent-share F         with --relay announce: share of nodes that announce and never deliver
+  --push-threshold BYTES   with --relay announce: smaller payloads are pushed to outbound peers
+  --push-fanout K          with --relay announce: outbound peers every payload is pushed to
   --addr-known-elements N  capacity of each connection's known-address filter (default 1000;
                            Core's is 5000)
+  --compare-relays         run flood, then announce, with the same seed, into DIR/flood and
+                           DIR/announce, and draw the comparison plots into DIR
   --no-plots               write summary.json and the CSVs only
   -h, --help               this text
 ";
@@ -37,6 +43,8 @@ options (each also a field of the TOML file, with '_' for '-'):
 pub enum Command {
     /// Run this.
     Run(Box<SimConfig>),
+    /// Run this once per relay and compare (`--compare-relays`).
+    Compare(Box<SimConfig>),
     /// Print the usage.
     Help,
 }
@@ -70,6 +78,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         cfg = SimConfig::from_toml(&text).map_err(|e| format!("--config {path}: {e}"))?;
     }
     let mut out_given = false;
+    let mut compare = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let f = flag.as_str();
@@ -83,7 +92,11 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "--messages" => cfg.messages = num(value(&mut it, f)?, f)?,
             "--size" => cfg.size = num(value(&mut it, f)?, f)?,
             "--rate" => cfg.rate = num(value(&mut it, f)?, f)?,
-            "--relay" => cfg.relay = choice::<Relay>(value(&mut it, f)?, f, "flood")?,
+            "--relay" => cfg.relay = choice::<Relay>(value(&mut it, f)?, f, "flood, announce")?,
+            "--flood-only-share" => cfg.flood_only_share = num(value(&mut it, f)?, f)?,
+            "--silent-share" => cfg.silent_share = num(value(&mut it, f)?, f)?,
+            "--push-threshold" => cfg.push_threshold = num(value(&mut it, f)?, f)?,
+            "--push-fanout" => cfg.push_fanout = num(value(&mut it, f)?, f)?,
             "--scenario" => {
                 cfg.scenario = choice::<Scenario>(
                     value(&mut it, f)?,
@@ -110,6 +123,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "--conn-loss-per-hour" => cfg.conn_loss_per_hour = num(value(&mut it, f)?, f)?,
             "--addr-known-elements" => cfg.addr_known_elements = num(value(&mut it, f)?, f)?,
             "--no-plots" => cfg.plots = false,
+            "--compare-relays" => compare = true,
             "--out" => {
                 cfg.out = PathBuf::from(value(&mut it, f)?);
                 out_given = true;
@@ -121,6 +135,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         return Err("--out DIR is required: where summary.json, the CSVs and the plots go".into());
     }
     cfg.validate()?;
+    if compare {
+        return Ok(Command::Compare(Box::new(cfg)));
+    }
     Ok(Command::Run(Box::new(cfg)))
 }
 

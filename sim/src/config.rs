@@ -12,6 +12,9 @@ pub enum Relay {
     /// Every accepted payload is pushed to every peer (today's `logos` flood).
     #[default]
     Flood,
+    /// Stage 2: announced by short id, requested, then sent (links where both ends offer it;
+    /// the others flood).
+    Announce,
 }
 
 /// What is simulated.
@@ -175,6 +178,16 @@ pub struct SimConfig {
     pub outbound_down_mbit: f64,
     /// Connections lost at random, per connection per hour (0: none).
     pub conn_loss_per_hour: f64,
+    /// With `--relay announce`: share of nodes that keep the old flood (never offer
+    /// announcements).
+    pub flood_only_share: f64,
+    /// With `--relay announce`: share of nodes that announce but never deliver what is asked.
+    pub silent_share: f64,
+    /// With `--relay announce`: payloads under this many bytes are still pushed to outbound
+    /// peers.
+    pub push_threshold: usize,
+    /// With `--relay announce`: outbound peers every payload is pushed to.
+    pub push_fanout: usize,
     /// Capacity of each connection's filter of addresses the peer knows (Core's
     /// `m_addr_known`: 5,000 addresses, 27 KB). The simulator's default, 1,000 (5.4 KB), lets
     /// 10,000 nodes fit in memory; a peer hears fewer than 1,000 distinct addresses in a run
@@ -219,6 +232,10 @@ impl Default for SimConfig {
             outbound_down_mbit: 50.0,
             conn_loss_per_hour: 0.0,
             addr_known_elements: 1000,
+            flood_only_share: 0.0,
+            silent_share: 0.0,
+            push_threshold: net::peerman::AnnounceOptions::default().push_threshold,
+            push_fanout: net::peerman::AnnounceOptions::default().push_fanout,
             churn: ChurnConfig::default(),
             eclipse: EclipseConfig::default(),
             partition: PartitionConfig::default(),
@@ -262,6 +279,8 @@ impl SimConfig {
         share("--inbound-share", self.inbound_share)?;
         share("--accept-ratio", self.accept_ratio)?;
         share("partition.fraction", self.partition.fraction)?;
+        share("--flood-only-share", self.flood_only_share)?;
+        share("--silent-share", self.silent_share)?;
         if self.inbound_share * self.nodes as f64 <= 0.0 {
             return Err("--inbound-share leaves no listening node: nobody could connect".into());
         }

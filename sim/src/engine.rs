@@ -192,6 +192,8 @@ pub struct Sim {
     attacker_addrs: Vec<CService>,
     eclipse: Vec<EclipseSample>,
     next_port: u16,
+    /// Churn so far: nodes that left, nodes that joined.
+    churn_counts: (u32, u32),
 }
 
 /// Runs the scenario of `cfg` on the simulator. `progress` is called now and then.
@@ -247,6 +249,7 @@ impl Sim {
             attacker_addrs: Vec::new(),
             eclipse: Vec::new(),
             next_port: 1024,
+            churn_counts: (0, 0),
             cfg,
         };
         (sim, layout)
@@ -313,6 +316,12 @@ impl Sim {
         opts.flood.seen_max = (self.cfg.messages * 2 + 64).min(100_000);
         opts.flood.rejects_max = opts.flood.seen_max / 5;
         opts.addr_known_elements = self.cfg.addr_known_elements;
+        let announce = self.cfg.relay == crate::config::Relay::Announce
+            && !topology::chance(&mut self.rng, self.cfg.flood_only_share);
+        let silent = announce && topology::chance(&mut self.rng, self.cfg.silent_share);
+        opts.announce.enabled = announce;
+        opts.announce.push_threshold = self.cfg.push_threshold;
+        opts.announce.push_fanout = self.cfg.push_fanout;
         let ctx = PeerManagerContext {
             addrman: Some(Arc::clone(&addrman)),
             banman: Some(Arc::clone(&banman)),
@@ -344,6 +353,7 @@ impl Sim {
             alive: false,
             attacker,
             delegate: false,
+            silent,
             pm,
             addrman,
             banman,
@@ -530,7 +540,7 @@ impl Sim {
                     let now = self.now;
                     self.nodes[node as usize]
                         .pm
-                        .deliver_verdict(id, accept, false, now);
+                        .deliver_verdict(id, accept.into(), false, now);
                     self.pump(node);
                 }
             }
@@ -741,8 +751,11 @@ impl Sim {
             return;
         };
         let (link, end) = (p.link as usize, p.end as usize);
+        if kind == LogosSend::Requested && self.nodes[i as usize].silent {
+            return;
+        }
         let limit = match kind {
-            LogosSend::Relay => Some(MAX_SEND_BUFFER),
+            LogosSend::Relay | LogosSend::Requested => Some(MAX_SEND_BUFFER),
             LogosSend::Own => Some(MAX_SEND_BUFFER.max(MAX_OWN_BACKLOG)),
             LogosSend::CatchUp => None,
         };
@@ -818,7 +831,7 @@ impl Sim {
             let now = self.now;
             self.nodes[i as usize]
                 .pm
-                .deliver_verdict(id, valid, false, now);
+                .deliver_verdict(id, valid.into(), false, now);
         }
     }
 

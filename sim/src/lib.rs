@@ -101,3 +101,36 @@ mod erased {
         }
     }
 }
+
+/// Runs `cfg` once per relay (`flood`, then `announce`) with the same seed, each into its own
+/// directory under `cfg.out`, and draws the comparison plots into `cfg.out`.
+pub fn run_relay_comparison(
+    cfg: &SimConfig,
+    progress: &mut dyn FnMut(engine::Progress),
+) -> Result<Vec<Summary>, String> {
+    let mut runs = Vec::new();
+    let mut summaries = Vec::new();
+    for relay in [config::Relay::Flood, config::Relay::Announce] {
+        let mut c = cfg.clone();
+        c.relay = relay;
+        c.out = cfg.out.join(erased::Named::name(&relay));
+        let r = run(&c, progress)?;
+        let summary = summarize(&c, &r);
+        report::write_files(&c.out, &r, &summary)
+            .map_err(|e| format!("--out {}: cannot write: {e}", c.out.display()))?;
+        if c.plots {
+            plots::draw_all(&c.out, &r, &plot_title(&c))?;
+        }
+        summaries.push(summary);
+        runs.push((erased::Named::name(&relay), r));
+    }
+    if cfg.plots {
+        let refs: Vec<(&str, &RunResult)> = runs.iter().map(|(n, r)| (*n, r)).collect();
+        let mut title = plot_title(cfg);
+        if let Some(rest) = title.split_once(", ").map(|(_, r)| r.to_string()) {
+            title = format!("flood vs announce, {rest}");
+        }
+        plots::draw_comparison(&cfg.out, &refs, &title)?;
+    }
+    Ok(summaries)
+}

@@ -33,6 +33,19 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cfg = match cli::parse(&args) {
         Ok(Command::Run(cfg)) => cfg,
+        Ok(Command::Compare(cfg)) => {
+            return match sim::run_relay_comparison(&cfg, &mut progress_bar) {
+                Ok(s) => {
+                    eprintln!();
+                    println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("\nlogos-sim: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Ok(Command::Help) => {
             print!("{}", cli::USAGE);
             return ExitCode::SUCCESS;

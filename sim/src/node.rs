@@ -82,6 +82,8 @@ pub struct SimNode {
     pub attacker: bool,
     /// A delegate (a fixed originator).
     pub delegate: bool,
+    /// Announces but never delivers what is asked (Stage 2 relay tests).
+    pub silent: bool,
     /// The peer manager.
     pub pm: PeerManager,
     /// The address manager (compact tables).

@@ -129,6 +129,6 @@ mod tests {
             messages: vec![m],
             ..RunResult::default()
         })
-        .ends_with(",4,3,3.000,5.000,,,1,1\n"));
+        .ends_with(",4,3,3.000,,,,1,1\n"));
     }
 }

@@ -204,6 +204,10 @@ pub struct Options {
     pub network_active: bool,
     /// The `logos` flood's bounds (seen-set, recent rejects, important store, catch-up).
     pub flood: FloodOptions,
+    /// Not in Core: the Stage 2 relay (`-logosrelay=announce`).
+    pub announce: crate::peerman::AnnounceOptions,
+    /// Not in Core: the bounds of the pending pool (payloads waiting for others).
+    pub pending: crate::peerman::PendingOptions,
     /// Core's `m_use_addrman_outgoing`: open automatic outbound connections from addrman
     /// (bitcoind: true unless `-connect` is given; `-connect=0` makes it false with an empty
     /// [`Self::connect`] list).
@@ -224,6 +228,9 @@ pub struct Options {
     /// Persist the address database (every [`Self::dump_addresses_interval`] on the scheduler
     /// thread, and once at [`CConnman::stop`]).
     pub on_dump_addresses: Option<DumpAddressesHook>,
+    /// Not in Core: called when one of the connection manager's threads panicked (after the
+    /// panic is logged and the connection manager interrupted); the node asks for a shutdown.
+    pub on_thread_panic: Option<crate::thread::ThreadPanicHook>,
     /// How often the address database is dumped: Core's [`DUMP_PEERS_INTERVAL`] (15 min); the
     /// node's debug option `-dumpaddressesinterval` shortens it for tests.
     pub dump_addresses_interval: Duration,
@@ -262,6 +269,8 @@ impl Default for Options {
             user_agent: DEFAULT_USER_AGENT.to_string(),
             network_active: true,
             flood: FloodOptions::default(),
+            announce: crate::peerman::AnnounceOptions::default(),
+            pending: crate::peerman::PendingOptions::default(),
             use_addrman_outgoing: false,
             seed_nodes: Vec::new(),
             dnsseed: false,
@@ -270,6 +279,7 @@ impl Default for Options {
             dns_resolver: None,
             dns_nameserver: None,
             on_dump_addresses: None,
+            on_thread_panic: None,
             dump_addresses_interval: DUMP_PEERS_INTERVAL,
             discover: false,
             external_ips: Vec::new(),
@@ -513,6 +523,8 @@ impl CConnman {
                     ..options.flood.clone()
                 },
                 addr_known_elements: crate::addr_relay::ADDR_KNOWN_ELEMENTS,
+                announce: options.announce.clone(),
+                pending: options.pending.clone(),
             },
             PeerManagerContext {
                 addrman: addrman.clone(),
@@ -738,10 +750,24 @@ impl CConnman {
         Ok(())
     }
 
+    /// Starts a thread running `f` under [`crate::thread::trace_thread`]: a panic is logged,
+    /// interrupts this connection manager (its other threads return) and is handed to
+    /// [`Options::on_thread_panic`].
     fn spawn_named(&self, name: &str, f: impl FnOnce() + Send + 'static) -> io::Result<()> {
+        let inner = Arc::downgrade(&self.inner);
+        let node_hook = self.opts.on_thread_panic.clone();
+        let on_panic = crate::thread::ThreadPanicHook(Arc::new(move |name: &str, msg: &str| {
+            if let Some(inner) = inner.upgrade() {
+                inner.interrupt();
+            }
+            if let Some(h) = &node_hook {
+                (h.0)(name, msg);
+            }
+        }));
+        let thread_name = name.to_string();
         let h = std::thread::Builder::new()
             .name(name.to_string())
-            .spawn(f)?;
+            .spawn(move || crate::thread::trace_thread(&thread_name, f, Some(&on_panic)))?;
         self.threads.lock().push(h);
         Ok(())
     }
@@ -767,22 +793,7 @@ impl CConnman {
 
     /// Port of CConnman::Interrupt (net.cpp).
     pub fn interrupt(&self) {
-        {
-            let _g = self.inner.mutex_msg_proc.lock();
-            self.inner
-                .flag_interrupt_msg_proc
-                .store(true, Ordering::SeqCst);
-        }
-        self.inner.cond_msg_proc.notify_all();
-        self.inner.interrupt_net.interrupt();
-        self.inner.scheduler.stop();
-        let _ = self.inner.waker.wake();
-        for _ in 0..self.inner.m_max_automatic_outbound {
-            self.inner.sem_outbound.release();
-        }
-        for _ in 0..MAX_ADDNODE_CONNECTIONS {
-            self.inner.sem_addnode.release();
-        }
+        self.inner.interrupt();
     }
 
     /// Port of CConnman::Stop (net.cpp): interrupt, join every thread, close every socket.
@@ -812,6 +823,25 @@ impl Drop for CConnman {
 }
 
 impl ConnmanInner {
+    /// Port of CConnman::Interrupt (net.cpp): every thread of the connection manager is told
+    /// to return (also from one of those threads, after a panic).
+    pub(crate) fn interrupt(&self) {
+        {
+            let _g = self.mutex_msg_proc.lock();
+            self.flag_interrupt_msg_proc.store(true, Ordering::SeqCst);
+        }
+        self.cond_msg_proc.notify_all();
+        self.interrupt_net.interrupt();
+        self.scheduler.stop();
+        let _ = self.waker.wake();
+        for _ in 0..self.m_max_automatic_outbound {
+            self.sem_outbound.release();
+        }
+        for _ in 0..MAX_ADDNODE_CONNECTIONS {
+            self.sem_addnode.release();
+        }
+    }
+
     /// Not in Core: current time, microseconds.
     pub fn now_micros(&self) -> i64 {
         self.clock.now_micros()

@@ -21,11 +21,12 @@ use std::time::Duration;
 use protocol::header::HEADER_SIZE;
 use rand_core::RngCore;
 
+use crate::flood::PayloadId;
 use crate::net_message::SerializedNetMsg;
 use crate::node::{CNode, NodeId};
 use crate::peerman::Output;
 use crate::transport::build_header;
-use crate::upper::MessageSource;
+use crate::upper::{FinalVerdict, MessageSource, Verdict};
 
 use super::ConnmanInner;
 
@@ -57,6 +58,8 @@ pub(crate) struct MsgProcState {
     work: Vec<Arc<CNode>>,
     /// Our own payloads waiting to be flooded.
     propagate: VecDeque<PreparedLogos>,
+    /// The upper layer's final verdicts waiting to be applied.
+    verdicts: VecDeque<(PayloadId, FinalVerdict)>,
 }
 
 impl ConnmanInner {
@@ -83,13 +86,19 @@ impl ConnmanInner {
         let mut due: Vec<NodeId> = Vec::new();
         let mut due_nodes: Vec<Arc<CNode>> = Vec::new();
         while !self.flag_interrupt_msg_proc() {
-            let own = {
+            let (own, verdicts) = {
                 let mut st = self.mutex_msg_proc.lock();
                 visit.append(&mut st.work);
-                std::mem::take(&mut st.propagate)
+                (
+                    std::mem::take(&mut st.propagate),
+                    std::mem::take(&mut st.verdicts),
+                )
             };
             for p in own {
                 self.flood_own(p, &mut outputs);
+            }
+            for (id, v) in verdicts {
+                self.apply_final_verdict(id, v, &mut outputs);
             }
             due.clear();
             let now = self.now_micros();
@@ -129,7 +138,12 @@ impl ConnmanInner {
             }
             let deadline = self.m_next_deadline.load(Ordering::SeqCst);
             let mut st = self.mutex_msg_proc.lock();
-            if !f_more_work && !st.wake && st.work.is_empty() && st.propagate.is_empty() {
+            if !f_more_work
+                && !st.wake
+                && st.work.is_empty()
+                && st.propagate.is_empty()
+                && st.verdicts.is_empty()
+            {
                 let d = deadline.saturating_sub(self.now_micros()).max(0);
                 let wait = Duration::from_micros(d.unsigned_abs()).min(MAX_IDLE_WAIT);
                 if !wait.is_zero() {
@@ -228,10 +242,11 @@ impl ConnmanInner {
                     payload,
                 } => {
                     let from = MessageSource { id: peer, addr };
-                    let accepted = self.upper.receive_message(&payload, &from);
-                    let important = accepted && self.upper.is_message_important(&payload);
+                    let verdict = self.upper.verify_message(&payload, &id, &from);
+                    let important =
+                        verdict == Verdict::Accept && self.upper.is_message_important(&payload);
                     let mut pm = self.pm();
-                    pm.deliver_verdict(id, accepted, important, now);
+                    pm.deliver_verdict(id, verdict, important, now);
                     pm.drain_outputs(outputs);
                 }
                 Output::Disconnect { peer, reason } => {
@@ -263,6 +278,30 @@ impl ConnmanInner {
             pm.drain_outputs(outputs);
         }
         self.run_outputs(outputs, now, None);
+    }
+
+    /// Apply a final verdict queued by [`Self::final_verdict`].
+    fn apply_final_verdict(&self, id: PayloadId, v: FinalVerdict, outputs: &mut VecDeque<Output>) {
+        let now = self.now_micros();
+        {
+            let mut pm = self.pm();
+            pm.final_verdict(id, v, now);
+            pm.drain_outputs(outputs);
+        }
+        self.run_outputs(outputs, now, None);
+    }
+
+    /// Not in Core: the upper layer's final verdict on payload `id`, for the checks it skipped
+    /// at the quick verdict (`Invalid`: no longer served, what waits for it dropped, nobody
+    /// punished). Queued to the message handler, which applies it on its next pass; may be
+    /// called from any thread, also from inside an upper-layer callback.
+    pub fn final_verdict(&self, id: PayloadId, verdict: FinalVerdict) {
+        {
+            let mut st = self.mutex_msg_proc.lock();
+            st.verdicts.push_back((id, verdict));
+            st.wake = true;
+        }
+        self.cond_msg_proc.notify_one();
     }
 
     /// Port of p2p_interface::PropagateMessage (logos/p2p/p2p.h, 2019 Logos layer): flood a

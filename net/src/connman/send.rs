@@ -54,7 +54,7 @@ impl ConnmanInner {
         kind: LogosSend,
     ) -> bool {
         let limit = match kind {
-            LogosSend::Relay => Some(self.send_buffer_max()),
+            LogosSend::Relay | LogosSend::Requested => Some(self.send_buffer_max()),
             LogosSend::Own => Some(self.send_buffer_max().max(MAX_OWN_BACKLOG_BYTES)),
             LogosSend::CatchUp => None,
         };

@@ -180,6 +180,7 @@ impl PeerManager {
         if should_send_sendaddrv2(greatest_common_version) {
             self.send(id, NetworkMessage::SendAddrV2);
         }
+        self.maybe_send_sendannounce(id);
         let has_all_wanted_services = self.has_all_desirable_service_flags(n_services);
         let relays_txs = conn.conn_type != ConnectionType::BlockRelay
             && conn.conn_type != ConnectionType::Feeler

@@ -31,6 +31,7 @@ use crate::flood::{
     ImportantStore, PayloadId, SeenSet, DEFAULT_IMPORTANT_MAX_BYTES, DEFAULT_IMPORTANT_MAX_COUNT,
     DEFAULT_SEEN_MAX_AGE, DEFAULT_SEEN_MAX_ENTRIES,
 };
+use crate::upper::Verdict;
 
 use super::peer::Peer;
 use super::{LogosSend, NodeUpdate, Output, PeerManager};
@@ -104,6 +105,8 @@ pub struct FloodStats {
     pub catchup_sent: u64,
     /// Important payloads retained now.
     pub important_count: usize,
+    /// Stage 2: payloads kept to answer requests.
+    pub relay_pool_size: usize,
 }
 
 /// A payload handed to the upper layer, waiting for its answer.
@@ -197,6 +200,11 @@ impl PeerManager {
         now: i64,
     ) {
         let now_secs = now.div_euclid(1_000_000);
+        self.settle_arrival(id, &hash, now);
+        if self.pending_seen_copy(id, &hash, now) {
+            self.flood.stats.dropped += 1;
+            return;
+        }
         let f = &mut self.flood;
         if f.seen.contains(&hash, now_secs)
             || f.recent_rejects.contains(&hash, now_secs)
@@ -234,11 +242,19 @@ impl PeerManager {
         });
     }
 
-    /// Not in Core: the upper layer's answer on a payload of an [`Output::Deliver`]: `accepted`
-    /// relays it to every other fully connected peer (and keeps it for later peers when
-    /// `important`); otherwise it is dropped and remembered as refused. The sender is not
-    /// punished: only the upper layer can judge payloads, and it knows the sender.
-    pub fn deliver_verdict(&mut self, id: PayloadId, accepted: bool, important: bool, now: i64) {
+    /// Not in Core: the upper layer's answer on a payload of an [`Output::Deliver`]:
+    /// - [`Verdict::Accept`]: relayed to every other fully connected peer (and kept for later
+    ///   peers when `important`); what waited for it in the pending pool is offered again;
+    /// - [`Verdict::Ignore`]: dropped and remembered as refused, the sender not punished (Core's
+    ///   policy failures in MaybePunishNodeForTx);
+    /// - [`Verdict::Reject`]: the same, and the sender is punished as misbehaving (Core's
+    ///   `TX_CONSENSUS`): discouraged and disconnected on its next `send_messages`, unless it
+    ///   has `noban`, is a manual connection, or is local (misbehavior.rs);
+    /// - [`Verdict::Pending`]: kept in the pending pool until the ids it names are accepted
+    ///   (pending.rs).
+    ///
+    /// In each refusing case what waits for it in the pending pool is dropped.
+    pub fn deliver_verdict(&mut self, id: PayloadId, verdict: Verdict, important: bool, now: i64) {
         let now_secs = now.div_euclid(1_000_000);
         let f = &mut self.flood;
         let Some(i) = f.awaiting.iter().position(|a| a.id == id) else {
@@ -246,14 +262,36 @@ impl PeerManager {
         };
         let a = f.awaiting.remove(i);
         f.awaiting_bytes -= a.payload.len();
-        if !accepted {
-            f.stats.dropped += 1;
-            f.recent_rejects.insert(id, now_secs);
-            //DMITRY: upper layer rejects a logos payload; Core: none (logos flood, logos/p2p/net_processing.cpp of the 2019 port); changed: dropped and
-            // not relayed, the peer is not punished here (the upper layer is told the sender and
-            // may ban it).
-            log::debug!(target: "net", "logos message ({} bytes) from peer={} rejected by the upper layer", a.payload.len(), a.from);
-            return;
+        // A final verdict found it invalid while the quick one was being made.
+        let late_invalid = f.recent_rejects.contains(&id, now_secs);
+        match verdict {
+            Verdict::Accept if !late_invalid => {}
+            Verdict::Pending(missing) if !late_invalid => {
+                self.pending_add(a.from, id, a.payload, a.header, missing, now);
+                return;
+            }
+            Verdict::Reject => {
+                f.stats.dropped += 1;
+                f.recent_rejects.insert(id, now_secs);
+                //DMITRY: upper layer rejects a logos payload as invalid (Verdict::Reject); Core: net_processing.cpp::PeerManagerImpl::MaybePunishNodeForTx; changed: as TX_CONSENSUS,
+                // Misbehaving, then MaybeDiscourageAndDisconnect discourages and disconnects the
+                // sender, sparing noban, manual and local peers as Core does; the payload is not
+                // relayed, is remembered as refused, and what waits for it is dropped.
+                log::debug!(target: "net", "logos message ({} bytes) from peer={} rejected by the upper layer", a.payload.len(), a.from);
+                self.misbehaving(a.from, "invalid logos message");
+                self.pending_refused(&id, now);
+                return;
+            }
+            Verdict::Accept | Verdict::Pending(_) | Verdict::Ignore => {
+                f.stats.dropped += 1;
+                f.recent_rejects.insert(id, now_secs);
+                //DMITRY: upper layer ignores a logos payload (Verdict::Ignore, or the bool callback's false); Core: net_processing.cpp::PeerManagerImpl::MaybePunishNodeForTx; changed: as the policy
+                // results (TX_NOT_STANDARD, ...), the peer is not punished; the payload is not
+                // relayed, is remembered as refused, and what waits for it is dropped.
+                log::debug!(target: "net", "logos message ({} bytes) from peer={} ignored by the upper layer", a.payload.len(), a.from);
+                self.pending_refused(&id, now);
+                return;
+            }
         }
         f.seen.insert(id, now_secs);
         if important {
@@ -262,10 +300,12 @@ impl PeerManager {
         if self.m_peer_map.contains_key(&a.from) {
             self.update(a.from, NodeUpdate::LogosAccepted(now_secs));
         }
-        let n = self.push_logos_to_all(&a.payload, a.header, Some(a.from), LogosSend::Relay);
+        self.pool_insert(id, &a.payload, a.header, now);
+        let n = self.relay_to_all(id, &a.payload, a.header, Some(a.from), LogosSend::Relay);
         if n > 0 {
             self.flood.stats.relayed += 1;
         }
+        self.pending_accepted(&id);
     }
 
     /// Port of p2p_interface::PropagateMessage (logos/p2p/p2p.h, 2019 Logos layer): our own
@@ -284,35 +324,14 @@ impl PeerManager {
         if important {
             f.important.insert(hash, Arc::clone(&payload), header);
         }
-        let n = self.push_logos_to_all(&payload, header, None, LogosSend::Own);
+        self.pool_insert(hash, &payload, header, now);
+        let n = self.relay_to_all(hash, &payload, header, None, LogosSend::Own);
         if n > 0 {
             self.flood.stats.propagated += 1;
         }
+        // Ours counts as accepted: what waits for it is offered again.
+        self.pending_accepted(&hash);
         n > 0
-    }
-
-    /// Queue a `logos` payload to every fully connected peer but `except`; returns how many.
-    fn push_logos_to_all(
-        &mut self,
-        payload: &Arc<Vec<u8>>,
-        header: [u8; HEADER_SIZE],
-        except: Option<NodeId>,
-        kind: LogosSend,
-    ) -> usize {
-        let mut n = 0;
-        for (id, p) in &self.m_peer_map {
-            if Some(*id) == except || !p.fully_connected() {
-                continue;
-            }
-            self.outbox.push_back(Output::SendLogos {
-                peer: *id,
-                payload: Arc::clone(payload),
-                header,
-                kind,
-            });
-            n += 1;
-        }
-        n
     }
 
     /// After `verack`: the peer is owed the retained important payloads, from the start, or
@@ -358,8 +377,20 @@ impl PeerManager {
                 break;
             }
             cursor = next;
-            bytes += item.payload.len() + HEADER_SIZE;
             self.flood.stats.catchup_sent += 1;
+            let announcing = self.m_peer_map.get(&id).is_some_and(|p| p.link.active());
+            if announcing {
+                // Stage 2: the catch-up is announced; the peer asks for what it lacks.
+                self.pool_insert(item.id, &item.payload, item.header, now);
+                if let Some(p) = self.m_peer_map.get_mut(&id) {
+                    if !p.link.known.contains(&item.id) {
+                        p.link.announce(item.id, item.payload.len());
+                    }
+                }
+                bytes += 12;
+                continue;
+            }
+            bytes += item.payload.len() + HEADER_SIZE;
             self.outbox.push_back(Output::SendLogos {
                 peer: id,
                 payload: item.payload,
@@ -391,6 +422,7 @@ impl PeerManager {
             seen_set_size: self.flood.seen.len(),
             recent_rejects_size: self.flood.recent_rejects.len(),
             important_count: self.flood.important.len(),
+            relay_pool_size: self.relay_pool.len(),
             ..self.flood.stats
         }
     }
@@ -398,5 +430,61 @@ impl PeerManager {
     /// Not in Core: whether `id` is in the seen-set (accepted or ours) at `now`.
     pub fn is_seen(&self, id: &PayloadId, now: i64) -> bool {
         self.flood.seen.contains(id, now.div_euclid(1_000_000))
+    }
+}
+
+/// The flood's side of the verdicts and the pending pool (pending.rs).
+impl PeerManager {
+    /// Remember `id` as refused (a later copy is dropped unjudged) and count it dropped.
+    pub(super) fn logos_refused(&mut self, id: PayloadId, now: i64) {
+        self.flood.stats.dropped += 1;
+        self.flood
+            .recent_rejects
+            .insert(id, now.div_euclid(1_000_000));
+    }
+
+    /// Whether `id` was refused (or found invalid) and is still remembered at `now`.
+    pub(super) fn logos_is_refused(&self, id: &PayloadId, now: i64) -> bool {
+        self.flood
+            .recent_rejects
+            .contains(id, now.div_euclid(1_000_000))
+    }
+
+    /// Whether `id` is with the upper layer, waiting for its answer.
+    pub(super) fn logos_is_awaiting(&self, id: &PayloadId) -> bool {
+        self.flood.awaiting.iter().any(|a| a.id == *id)
+    }
+
+    /// Hand a payload to the upper layer again (it left the pending pool), as from `from`.
+    pub(super) fn logos_offer_again(
+        &mut self,
+        from: NodeId,
+        id: PayloadId,
+        payload: Arc<Vec<u8>>,
+        header: [u8; HEADER_SIZE],
+    ) {
+        let Some(addr) = self.m_peer_map.get(&from).map(|p| p.conn.addr.service) else {
+            return;
+        };
+        let f = &mut self.flood;
+        f.awaiting_bytes += payload.len();
+        f.awaiting.push(Awaiting {
+            id,
+            from,
+            payload: Arc::clone(&payload),
+            header,
+        });
+        f.stats.delivered += 1;
+        self.outbox.push_back(Output::Deliver {
+            peer: from,
+            addr,
+            id,
+            payload,
+        });
+    }
+
+    /// Stop handing `id` to peers catching up.
+    pub(super) fn logos_forget_important(&mut self, id: &PayloadId) {
+        self.flood.important.remove(id);
     }
 }

@@ -18,6 +18,7 @@
 //! - after every call: drain [`PeerManager::poll_output`] and carry each [`Output`] out, with
 //!   no lock held that an upper-layer callback could need; an [`Output::Deliver`] is answered
 //!   with [`PeerManager::deliver_verdict`];
+//! - the upper layer's late verdicts: [`PeerManager::final_verdict`];
 //! - our own payloads: [`PeerManager::propagate`];
 //! - a connection closed: [`PeerManager::finalize_node`] (`FinalizeNode`).
 //!
@@ -25,10 +26,12 @@
 //! fed the same inputs give the same outputs.
 
 mod addr;
+mod announce;
 mod handshake;
 mod logos;
 mod output;
 mod peer;
+mod pending;
 mod timers;
 
 use std::collections::BTreeMap;
@@ -54,9 +57,19 @@ use crate::timeoffsets::TimeOffsets;
 use crate::timeouts::PingAction;
 use crate::util::sanitize_string;
 
+pub use announce::{short_id, AnnounceOptions};
+/// The Stage 2 relay's constants.
+pub mod announce_consts {
+    pub use super::announce::{
+        DEFAULT_POOL_MAX_AGE, DEFAULT_POOL_MAX_BYTES, DEFAULT_PUSH_FANOUT, DEFAULT_PUSH_THRESHOLD,
+        INBOUND_DELAY, MAX_CANDIDATES_PER_PEER, MAX_IN_FLIGHT_PER_PEER, REQUEST_TIMEOUT_BASE,
+        REQUEST_TIMEOUT_PER_MB, SAME_PAYLOAD_WINDOW,
+    };
+}
 pub use logos::{FloodOptions, FloodStats};
 pub use output::{LogosSend, NodeUpdate, Output};
 pub use peer::ConnectionInfo;
+pub use pending::{PendingOptions, PendingStats, MAX_PENDING_DEPENDENCIES};
 
 use peer::Peer;
 use timers::Timers;
@@ -92,6 +105,10 @@ pub struct PeerManagerOptions {
     /// Not in Core: the capacity of each peer's `m_addr_known` filter (Core's 5,000 addresses,
     /// 27 KB a connection). Only the simulator lowers it, to hold 10,000 nodes in memory.
     pub addr_known_elements: u32,
+    /// The Stage 2 relay (announce, request, send).
+    pub announce: AnnounceOptions,
+    /// The bounds of the pending pool (payloads waiting for others).
+    pub pending: PendingOptions,
 }
 
 impl PeerManagerOptions {
@@ -107,6 +124,8 @@ impl PeerManagerOptions {
             test_loopback_not_local: false,
             flood: FloodOptions::default(),
             addr_known_elements: crate::addr_relay::ADDR_KNOWN_ELEMENTS,
+            announce: AnnounceOptions::default(),
+            pending: PendingOptions::default(),
         }
     }
 }
@@ -175,12 +194,22 @@ pub struct PeerManager {
     outbox: std::collections::VecDeque<Output>,
     timers: Timers,
     flood: logos::LogosRelay,
+    /// Announcements to fetch (Stage 2 relay).
+    fetcher: announce::Fetcher,
+    /// When the fetcher next has something due (µs).
+    fetch_deadline: Option<i64>,
+    /// Payloads kept to answer requests (Stage 2 relay).
+    relay_pool: announce::RelayPool,
+    /// Payloads waiting for others (Stage 2 dependencies).
+    pending: pending::PendingPool,
     /// Core's `m_outbound_time_offsets`.
     m_outbound_time_offsets: TimeOffsets,
     /// Core's `CConnman::m_addr_response_caches` (kept here: only `getaddr` reads it).
     m_addr_response_caches: AddrResponseCache,
     /// The randomness of the cache lifetimes (Core draws them from a fresh `FastRandomContext`).
     m_cache_rng: ChaCha20Rng,
+    /// Not in Core: the Stage 2 relay's per-link salts.
+    m_salt_rng: ChaCha20Rng,
 }
 
 impl PeerManager {
@@ -188,6 +217,7 @@ impl PeerManager {
     /// choices come from `rng_seed`.
     pub fn new(opts: PeerManagerOptions, ctx: PeerManagerContext, rng_seed: u64) -> Self {
         let flood = logos::LogosRelay::new(&opts.flood);
+        let pending_pool = pending::PendingPool::new(&opts.pending);
         PeerManager {
             m_addr_response_caches: AddrResponseCache::new(ctx.seeds),
             opts,
@@ -195,9 +225,14 @@ impl PeerManager {
             m_peer_map: BTreeMap::new(),
             m_rng: ChaCha20Rng::seed_from_u64(rng_seed),
             m_cache_rng: ChaCha20Rng::seed_from_u64(rng_seed ^ 0x6361_6368_6572_6e67),
+            m_salt_rng: ChaCha20Rng::seed_from_u64(rng_seed ^ 0x7361_6c74_7361_6c74),
             outbox: std::collections::VecDeque::new(),
             timers: Timers::default(),
             flood,
+            fetcher: announce::Fetcher::default(),
+            fetch_deadline: None,
+            relay_pool: announce::RelayPool::default(),
+            pending: pending_pool,
             m_outbound_time_offsets: TimeOffsets::new(),
         }
     }
@@ -220,6 +255,9 @@ impl PeerManager {
             self.opts.addr_known_elements,
             now,
         );
+        let mut peer = peer;
+        // Its own stream, so the salts change no other random choice.
+        peer.link.our_salt = rand_core::RngCore::next_u64(&mut self.m_salt_rng);
         self.m_peer_map.insert(id, peer);
         self.schedule(id, Some(now));
     }
@@ -231,6 +269,8 @@ impl PeerManager {
         };
         self.timers.set(id, peer.next_wakeup, None);
         self.flood.peer_finalized(&peer, now);
+        self.fetcher.forget_peer(id);
+        self.pending_peer_finalized(id, now);
         if peer.successfully_connected()
             && peer.conn.conn_type != crate::connection_type::ConnectionType::BlockRelay
             && !peer.conn.is_inbound_conn()
@@ -313,6 +353,10 @@ impl PeerManager {
                 }
                 return Ok(());
             }
+            t::SENDANNOUNCE if !self.opts.params.is_bitcoin() => {
+                self.process_sendannounce(id, &msg.m_recv)?;
+                return Ok(());
+            }
             t::SENDTXRCNCL => {
                 //DMITRY: sendtxrcncl (and its protocol-violation disconnects); Core: net_processing.cpp::PeerManagerImpl::ProcessMessage; kept: as a
                 // bitcoind without -txreconciliation (its default), logged and ignored before any
@@ -369,6 +413,27 @@ impl PeerManager {
             NetworkMessage::Addr(v) => self.process_addr(id, t::ADDR, v, now),
             NetworkMessage::AddrV2(v) => self.process_addr(id, t::ADDRV2, v, now),
             NetworkMessage::GetAddr => self.process_getaddr(id, now),
+            NetworkMessage::Announce(v) if !self.opts.params.is_bitcoin() => {
+                self.process_announce(id, v, now)
+            }
+            NetworkMessage::GetLogos(v) if !self.opts.params.is_bitcoin() => {
+                self.process_getlogos(id, v)
+            }
+            NetworkMessage::GetLogosById(v) if !self.opts.params.is_bitcoin() => {
+                self.process_getlogosid(id, v)
+            }
+            NetworkMessage::LogNotFound(v) if !self.opts.params.is_bitcoin() => {
+                self.process_lognotfound(id, v, now)
+            }
+            NetworkMessage::SendAnnounce(_)
+            | NetworkMessage::Announce(_)
+            | NetworkMessage::GetLogos(_)
+            | NetworkMessage::GetLogosById(_)
+            | NetworkMessage::LogNotFound(_) => {
+                // Bitcoin networks: not a message bitcoind knows (a sendannounce after verack
+                // on a Logos network was handled by type above).
+                log::debug!(target: "net", "Unknown command \"{}\" from peer={}", sanitize_string(&m_type), id);
+            }
             NetworkMessage::Logos(payload) => {
                 self.process_logos(id, Arc::new(payload), m_hash, m_header, now);
             }
@@ -401,6 +466,7 @@ impl PeerManager {
     }
 
     fn send_messages_inner(&mut self, id: NodeId, now: i64, send_paused: bool) {
+        self.pending_timers(now);
         if self.maybe_discourage_and_disconnect(id) {
             return;
         }
@@ -434,6 +500,8 @@ impl PeerManager {
         if !send_paused {
             self.maybe_send_catchup(id, now);
         }
+        self.flush_announcements(id);
+        self.fetch_due(now);
     }
 
     /// Port of PeerManagerImpl::SendPings (net_processing.cpp): every peer pings on its next
@@ -453,6 +521,16 @@ impl PeerManager {
     pub fn due_peers(&mut self, now: i64, out: &mut Vec<NodeId>) {
         let start = out.len();
         self.timers.take_due(now, out);
+        if self.fetch_deadline.is_some_and(|t| t <= now) {
+            // A request is due or timed out: visit an announcer (send_messages runs the
+            // fetcher for every peer).
+            self.fetch_deadline = None;
+            if let Some(c) = self.fetcher.candidates.first() {
+                if !out[start..].contains(&c.peer) {
+                    out.push(c.peer);
+                }
+            }
+        }
         for id in &out[start..] {
             if let Some(p) = self.m_peer_map.get_mut(id) {
                 p.next_wakeup = None;
@@ -463,7 +541,10 @@ impl PeerManager {
     /// Not in Core: the earliest time (µs) at which some peer needs `send_messages`, if any
     /// (the message handler sleeps until then).
     pub fn next_deadline(&self) -> Option<i64> {
-        self.timers.next()
+        match (self.timers.next(), self.fetch_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Not in Core: the next output, oldest first (quinn-proto's `poll_transmit`).
@@ -593,6 +674,9 @@ impl PeerManager {
             }
             if p.catchup_next.is_some() && !send_paused {
                 t = now;
+            }
+            if let Some(pending) = self.pending_wakeup(id) {
+                t = t.min(pending);
             }
             Some(t.max(now))
         };

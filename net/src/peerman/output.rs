@@ -26,6 +26,9 @@ pub enum LogosSend {
     /// Catch-up of retained important payloads to a new peer: already paced by the peer
     /// manager against the peer's send buffer, never dropped.
     CatchUp,
+    /// Not in Core: the answer to the peer's request (`getlogos`, `getlogosid`): dropped and
+    /// counted like a relay when its send queue is full (the peer asks another announcer).
+    Requested,
 }
 
 /// Fields of Core's `CNode` that net_processing writes and the connection manager reads
@@ -81,8 +84,10 @@ pub enum Output {
         /// What to do if the peer's send buffer is full.
         kind: LogosSend,
     },
-    /// Hand a new `logos` payload to the upper layer, then report its answer with
-    /// `PeerManager::deliver_verdict` (the id, and whether it was accepted and important).
+    /// Hand a new `logos` payload to the upper layer (or, again, one that left the pending pool
+    /// because what it waited for was accepted), then report its answer with
+    /// `PeerManager::deliver_verdict` (the id, the [`crate::Verdict`], and for an accepted
+    /// one whether it is important).
     Deliver {
         /// The sender.
         peer: NodeId,

@@ -102,6 +102,8 @@ pub(crate) struct Peer {
     pub(crate) catchup_next: Option<(u64, u64)>,
     /// When this peer next needs `send_messages` (µs), as filed in the timer table.
     pub(crate) next_wakeup: Option<i64>,
+    /// Not in Core: the Stage 2 relay's state of this link.
+    pub(crate) link: super::announce::AnnounceLink,
 }
 
 impl Peer {
@@ -130,6 +132,7 @@ impl Peer {
             m_time_offset: 0,
             catchup_next: None,
             next_wakeup: None,
+            link: Default::default(),
         }
     }
 

@@ -36,7 +36,7 @@ use net::peerman::{
 };
 use net::siphash::RandomizerSeeds;
 use net::transport::{V1Recv, V1Send};
-use net::{MockClock, NodeId};
+use net::{FinalVerdict, MockClock, NodeId, Verdict};
 use netbase::{CNetAddr, CService, NetGroupManager};
 use protocol::header::HEADER_SIZE;
 use protocol::message::net_msg_type as t;
@@ -53,32 +53,56 @@ const MAX_STEPS: usize = 2_000_000;
 /// First port given to the dialling side of a link.
 const FIRST_EPHEMERAL_PORT: u16 = 40_000;
 
-/// The upper layer's answer on a payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Verdict {
-    /// Accept (relay it) or refuse.
-    pub accept: bool,
-    /// Keep it for peers that connect later.
+/// The upper layer's answer on a payload: its verdict, and for an accepted one whether it is
+/// important.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The quick verdict.
+    pub verdict: Verdict,
+    /// Keep it for peers that connect later (asked only of accepted payloads).
     pub important: bool,
 }
 
+impl Answer {
+    /// Accept, not important.
+    pub fn accept() -> Self {
+        Answer::of(Verdict::Accept)
+    }
+
+    /// Accept and keep for later peers.
+    pub fn important() -> Self {
+        Answer {
+            verdict: Verdict::Accept,
+            important: true,
+        }
+    }
+
+    /// `verdict`, not important.
+    pub fn of(verdict: Verdict) -> Self {
+        Answer {
+            verdict,
+            important: false,
+        }
+    }
+
+    /// The 2019 bool (true: accept, false: ignore).
+    pub fn bool(accept: bool) -> Self {
+        Answer::of(Verdict::from(accept))
+    }
+}
+
 /// A node's upper layer: judges each payload it is handed.
-pub type UpperModel = Box<dyn FnMut(&[u8]) -> Verdict>;
+pub type UpperModel = Box<dyn FnMut(&[u8]) -> Answer>;
 
 /// An upper layer accepting everything, nothing important.
 pub fn accept_all() -> UpperModel {
-    Box::new(|_| Verdict {
-        accept: true,
-        important: false,
-    })
+    Box::new(|_| Answer::accept())
 }
 
-/// An upper layer accepting payloads that start with `prefix` and refusing the others.
+/// An upper layer accepting payloads that start with `prefix` and ignoring the others (the
+/// 2019 bool callback's false).
 pub fn accept_prefix(prefix: &'static [u8]) -> UpperModel {
-    Box::new(move |p| Verdict {
-        accept: p.starts_with(prefix),
-        important: false,
-    })
+    Box::new(move |p| Answer::bool(p.starts_with(prefix)))
 }
 
 /// What a new node is made of.
@@ -165,6 +189,8 @@ pub struct VNode {
     pub upper: UpperModel,
     /// Every payload handed to the upper layer, in order.
     pub delivered: Vec<Vec<u8>>,
+    /// The upper layer's verdict on each of `delivered`, in order.
+    pub verdicts: Vec<Verdict>,
     /// Message types this node's outputs never put on the wire (a peer that stays silent).
     pub mute: Vec<&'static str>,
     /// Its connections: id -> (link, end).
@@ -274,6 +300,7 @@ impl VNet {
             banman,
             upper: accept_all(),
             delivered: Vec::new(),
+            verdicts: Vec::new(),
             mute: Vec::new(),
             peers: BTreeMap::new(),
             next_id: 0,
@@ -287,13 +314,41 @@ impl VNet {
     pub fn connect(&mut self, a: usize, b: usize, conn_type: ConnectionType) -> usize {
         let from = self.ephemeral(self.nodes[a].addr.addr);
         let to = self.nodes[b].addr;
-        self.open(Some(a), from, Some(b), to, conn_type)
+        self.open(
+            Some(a),
+            from,
+            Some(b),
+            to,
+            conn_type,
+            NetPermissionFlags::NONE,
+        )
+    }
+
+    /// [`Self::connect`], node `b` granting the inbound connection `permissions` (as
+    /// `-whitelist` / `-whitebind` do).
+    pub fn connect_with_permissions(
+        &mut self,
+        a: usize,
+        b: usize,
+        conn_type: ConnectionType,
+        permissions: NetPermissionFlags,
+    ) -> usize {
+        let from = self.ephemeral(self.nodes[a].addr.addr);
+        let to = self.nodes[b].addr;
+        self.open(Some(a), from, Some(b), to, conn_type, permissions)
     }
 
     /// A scripted peer at `from` dials node `b`; returns the link (the script is end 0).
     pub fn connect_from_script(&mut self, from: CService, b: usize) -> usize {
         let to = self.nodes[b].addr;
-        self.open(None, from, Some(b), to, ConnectionType::Inbound)
+        self.open(
+            None,
+            from,
+            Some(b),
+            to,
+            ConnectionType::Inbound,
+            NetPermissionFlags::NONE,
+        )
     }
 
     /// Node `a` dials a scripted peer at `to`; returns the link (the script is end 1).
@@ -304,7 +359,7 @@ impl VNet {
         conn_type: ConnectionType,
     ) -> usize {
         let from = self.ephemeral(self.nodes[a].addr.addr);
-        self.open(Some(a), from, None, to, conn_type)
+        self.open(Some(a), from, None, to, conn_type, NetPermissionFlags::NONE)
     }
 
     fn ephemeral(&mut self, addr: CNetAddr) -> CService {
@@ -319,14 +374,21 @@ impl VNet {
         listener: Option<usize>,
         to: CService,
         conn_type: ConnectionType,
+        listener_permissions: NetPermissionFlags,
     ) -> usize {
         let link = self.links.len();
         let ends = [
-            (dialer, from, to, conn_type),
-            (listener, to, from, ConnectionType::Inbound),
+            (dialer, from, to, conn_type, NetPermissionFlags::NONE),
+            (
+                listener,
+                to,
+                from,
+                ConnectionType::Inbound,
+                listener_permissions,
+            ),
         ];
-        let ends = ends.map(|(node, own, other, ct)| {
-            let id = node.map_or(-1, |n| self.attach(n, link, own, other, ct));
+        let ends = ends.map(|(node, own, other, ct, perms)| {
+            let id = node.map_or(-1, |n| self.attach(n, link, own, other, ct, perms));
             End {
                 node,
                 id,
@@ -358,6 +420,7 @@ impl VNet {
         own: CService,
         other: CService,
         conn_type: ConnectionType,
+        permissions: NetPermissionFlags,
     ) -> NodeId {
         let nonce = self.rng.next_u64();
         let services = if conn_type == ConnectionType::Inbound {
@@ -376,7 +439,7 @@ impl VNet {
             addr: CAddress::new(other, services, 0),
             addr_bind: own,
             conn_type,
-            permissions: NetPermissionFlags::NONE,
+            permissions,
             local_nonce: nonce,
             connected: self.now.div_euclid(1_000_000),
         };
@@ -443,6 +506,18 @@ impl VNet {
                 .propagate(Arc::new(payload.to_vec()), hash, header, important, now);
         self.pump(n);
         (any, header)
+    }
+
+    /// The id of `payload` on this network (its network hash), as the upper layer names it.
+    pub fn id_of(&self, payload: &[u8]) -> [u8; 32] {
+        self.params.hash_kind.hash(payload)
+    }
+
+    /// Node `n`'s upper layer reports a final verdict on `id`.
+    pub fn final_verdict(&mut self, n: usize, id: [u8; 32], verdict: FinalVerdict) {
+        let now = self.now;
+        self.nodes[n].pm.final_verdict(id, verdict, now);
+        self.pump(n);
     }
 
     /// Node `n` pings every peer on its next pass (the `ping` RPC).
@@ -671,6 +746,9 @@ impl VNet {
                     header,
                     ..
                 } => {
+                    if self.nodes[n].mute.contains(&t::LOGOS) {
+                        continue;
+                    }
                     if let Some(&(link, end)) = self.nodes[n].peers.get(&peer) {
                         self.transmit(
                             link,
@@ -683,8 +761,10 @@ impl VNet {
                     let node = &mut self.nodes[n];
                     let v = (node.upper)(&payload);
                     node.delivered.push(payload.to_vec());
+                    node.verdicts.push(v.verdict.clone());
                     let now = self.now;
-                    node.pm.deliver_verdict(id, v.accept, v.important, now);
+                    let important = v.important && v.verdict == Verdict::Accept;
+                    node.pm.deliver_verdict(id, v.verdict, important, now);
                 }
                 Output::Disconnect { peer, .. } => {
                     if let Some(&(link, _)) = self.nodes[n].peers.get(&peer) {

@@ -7,17 +7,25 @@
 //! [`WorkQueue`] served by `-rpcthreads` workers; a full queue answers 503 "Work queue depth
 //! exceeded" at once. The request head is limited to [`MAX_HEADERS_SIZE`] and the body to
 //! [`MAX_BODY_SIZE`]; larger requests get 413 and the connection is closed, the server goes
-//! on serving others. Idle connections are closed after `-rpcservertimeout`.
+//! on serving others.
+//!
+//! Hardened beyond libevent (each item says so where it is done): the allow-list and the
+//! handler's head check (the JSON-RPC method and credentials) run before the body is read; a
+//! whole request must arrive within `-rpcservertimeout` (idle connections are closed after it
+//! too); `Content-Length` and `Transfer-Encoding` are read strictly; the accept loop backs off
+//! when accepting fails for want of descriptors; a panic on a server thread is reported to
+//! [`HttpServerOptions::on_thread_panic`].
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use net::thread::catch_thread_panic;
 use netbase::{lookup_host, lookup_subnet, no_dns, split_host_port, CNetAddr, CService, CSubNet};
 
 use super::protocol::*;
@@ -36,6 +44,15 @@ pub const DEFAULT_HTTP_SERVER_TIMEOUT: i64 = 30;
 /// Open connections served at once (each has a thread); more are closed at accept.
 /// libevent has no such bound; a thread per connection needs one.
 pub const MAX_HTTP_CONNECTIONS: usize = 128;
+/// Not in Core: the first pause of the accept loop after an accept error that is not
+/// retriable (out of descriptors or memory); see [`ACCEPT_BACKOFF_MAX`].
+pub const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+/// Not in Core: the longest pause of the accept loop; each further accept error doubles the
+/// pause up to this (as Go's `net/http` server does).
+pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// Not in Core: how long a connection refused with its body unread is drained before it is
+/// closed (at most `-rpcservertimeout`), so the client reads the reply before the close.
+pub const HTTP_LINGER_TIME: Duration = Duration::from_secs(2);
 
 /// Port of HTTPRequest::RequestMethod.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,9 +138,14 @@ impl HttpReply {
 /// A path handler (Core's `HTTPRequestHandler`): the request and the path after the prefix.
 pub type HttpRequestHandler = Arc<dyn Fn(&HttpRequest, &str) -> HttpReply + Send + Sync>;
 
+/// Not in Core: a path handler's check of a request head (method, credentials), run before
+/// the body is read; `Some(reply)` refuses the request with that reply.
+pub type HttpHeadCheck = Arc<dyn Fn(&HttpRequest) -> Option<HttpReply> + Send + Sync>;
+
 struct HttpPathHandler {
     prefix: String,
     exact_match: bool,
+    head_check: Option<HttpHeadCheck>,
     handler: HttpRequestHandler,
 }
 
@@ -202,7 +224,9 @@ pub struct HttpServerOptions {
     pub threads: usize,
     /// `-rpcworkqueue` (at least 1).
     pub work_queue_depth: usize,
-    /// `-rpcservertimeout`.
+    /// `-rpcservertimeout`: the whole of one request (head and body) must arrive within it,
+    /// counted from when the server starts waiting for it, and a reply must be written within
+    /// it (not in Core: libevent's timeout restarts with every read and write).
     pub server_timeout: Duration,
     /// Request head limit.
     pub max_headers_size: usize,
@@ -210,6 +234,10 @@ pub struct HttpServerOptions {
     pub max_body_size: usize,
     /// Concurrent connection limit.
     pub max_connections: usize,
+    /// Not in Core: called when a thread of the server panicked (after the panic is logged);
+    /// the node shuts down. A panicking request handler is not a thread panic: it is answered
+    /// 500 and the worker goes on.
+    pub on_thread_panic: Option<net::thread::ThreadPanicHook>,
 }
 
 impl Default for HttpServerOptions {
@@ -223,6 +251,7 @@ impl Default for HttpServerOptions {
             max_headers_size: MAX_HEADERS_SIZE,
             max_body_size: MAX_BODY_SIZE,
             max_connections: MAX_HTTP_CONNECTIONS,
+            on_thread_panic: None,
         }
     }
 }
@@ -302,6 +331,22 @@ struct Inner {
     requests_done: Condvar,
 }
 
+impl Inner {
+    fn new(opts: HttpServerOptions, queue_depth: usize) -> Self {
+        Inner {
+            queue: WorkQueue::new(queue_depth),
+            opts,
+            handlers: Mutex::new(Vec::new()),
+            interrupted: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            conns: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(0),
+            active_requests: Mutex::new(0),
+            requests_done: Condvar::new(),
+        }
+    }
+}
+
 /// The running server (Core's `InitHTTPServer` / `StartHTTPServer` / `InterruptHTTPServer` /
 /// `StopHTTPServer` state).
 pub struct HttpServer {
@@ -350,17 +395,7 @@ impl HttpServer {
         log::debug!(target: "http", "Initialized HTTP server");
         let depth = opts.work_queue_depth.max(1);
         log::debug!(target: "http", "creating work queue of depth {depth}");
-        let inner = Arc::new(Inner {
-            queue: WorkQueue::new(depth),
-            opts,
-            handlers: Mutex::new(Vec::new()),
-            interrupted: AtomicBool::new(false),
-            stopping: AtomicBool::new(false),
-            conns: Mutex::new(HashMap::new()),
-            next_conn: AtomicU64::new(0),
-            active_requests: Mutex::new(0),
-            requests_done: Condvar::new(),
-        });
+        let inner = Arc::new(Inner::new(opts, depth));
         Ok(HttpServer {
             inner,
             pending: bound,
@@ -379,15 +414,22 @@ impl HttpServer {
             let i = self.inner.clone();
             let h = std::thread::Builder::new()
                 .name("http".into())
-                .spawn(move || accept_loop(i, l, n == 0))
+                .spawn(move || {
+                    let hook = i.opts.on_thread_panic.clone();
+                    catch_thread_panic("http", || accept_loop(i, l, n == 0), hook.as_ref());
+                })
                 .map_err(|e| e.to_string())?;
             self.listeners.push((addr, h));
         }
         for n in 0..threads {
             let i = self.inner.clone();
+            let name = format!("httpworker.{n}");
             let h = std::thread::Builder::new()
-                .name(format!("httpworker.{n}"))
-                .spawn(move || i.queue.run())
+                .name(name.clone())
+                .spawn(move || {
+                    let hook = i.opts.on_thread_panic.as_ref();
+                    catch_thread_panic(&name, || i.queue.run(), hook);
+                })
                 .map_err(|e| e.to_string())?;
             self.workers.push(h);
         }
@@ -415,6 +457,19 @@ impl HttpServer {
         exact_match: bool,
         handler: HttpRequestHandler,
     ) {
+        self.register_http_handler_with_head_check(prefix, exact_match, None, handler);
+    }
+
+    /// Port of RegisterHTTPHandler, with a check of the request head (`head_check`) that runs
+    /// before the body is read (not in Core: libevent has read the body by the time bitcoind's
+    /// handler checks the credentials); a request it refuses never reaches `handler`.
+    pub fn register_http_handler_with_head_check(
+        &self,
+        prefix: &str,
+        exact_match: bool,
+        head_check: Option<HttpHeadCheck>,
+        handler: HttpRequestHandler,
+    ) {
         log::debug!(target: "http", "Registering HTTP handler for {prefix} (exactmatch {})", u8::from(exact_match));
         self.inner
             .handlers
@@ -423,6 +478,7 @@ impl HttpServer {
             .push(HttpPathHandler {
                 prefix: prefix.into(),
                 exact_match,
+                head_check,
                 handler,
             });
     }
@@ -525,14 +581,74 @@ impl Drop for HttpServer {
 /// The accept side of ThreadHTTP (httpserver.cpp); Core has one event loop for every socket,
 /// here one thread per socket and only the first (`log_loop`) logs entering and leaving.
 fn accept_loop(inner: Arc<Inner>, listener: TcpListener, log_loop: bool) {
+    accept_loop_with(&inner, || listener.accept().map(|(s, _)| s), log_loop);
+}
+
+/// Whether an accept error is one to retry at once: libevent's `EVUTIL_ERR_ACCEPT_RETRIABLE`
+/// (EINTR, EAGAIN, ECONNABORTED).
+fn accept_error_retriable(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::ConnectionAborted
+    )
+}
+
+/// Sleeps `d`, or less once the server is stopping.
+fn sleep_unless_stopping(inner: &Inner, d: Duration) {
+    let until = Instant::now() + d;
+    while let Some(left) = time_left(until) {
+        if inner.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+}
+
+/// [`accept_loop`] with the accept call passed in (tests feed it errors).
+///
+/// Not in Core: an accept error that is not retriable (EMFILE, ENFILE, ENOBUFS, ENOMEM: out of
+/// descriptors or memory) pauses accepting for [`ACCEPT_BACKOFF_MIN`], doubled on each further
+/// error up to [`ACCEPT_BACKOFF_MAX`], and is logged once per run of errors. libevent's
+/// listener logs such an error and is called again at once, so bitcoind spins a core while the
+/// process is out of descriptors.
+fn accept_loop_with(
+    inner: &Arc<Inner>,
+    mut accept: impl FnMut() -> io::Result<TcpStream>,
+    log_loop: bool,
+) {
     if log_loop {
         log::debug!(target: "http", "Entering http event loop");
     }
-    for stream in listener.incoming() {
+    let mut backoff: Option<Duration> = None;
+    loop {
+        let accepted = accept();
         if inner.stopping.load(Ordering::SeqCst) {
             break;
         }
-        let Ok(stream) = stream else { continue };
+        let stream = match accepted {
+            Ok(s) => {
+                if backoff.take().is_some() {
+                    log::info!("HTTP accept works again");
+                }
+                s
+            }
+            Err(e) if accept_error_retriable(&e) => continue,
+            Err(e) => {
+                let pause = backoff.map_or(ACCEPT_BACKOFF_MIN, |b| (b * 2).min(ACCEPT_BACKOFF_MAX));
+                if backoff.is_none() {
+                    log::warn!(
+                        "HTTP accept failed ({e}); pausing new connections, {} ms at first, up to {} ms",
+                        ACCEPT_BACKOFF_MIN.as_millis(),
+                        ACCEPT_BACKOFF_MAX.as_millis()
+                    );
+                } else {
+                    log::debug!(target: "http", "HTTP accept failed again ({e}); pausing {} ms", pause.as_millis());
+                }
+                backoff = Some(pause);
+                sleep_unless_stopping(inner, pause);
+                continue;
+            }
+        };
         let mut conns = inner.conns.lock().unwrap_or_else(|e| e.into_inner());
         // Drop the entries of finished connection threads before counting.
         conns.retain(|_, (_, h)| h.as_ref().is_some_and(|h| !h.is_finished()));
@@ -548,7 +664,8 @@ fn accept_loop(inner: Arc<Inner>, listener: TcpListener, log_loop: bool) {
         let h = std::thread::Builder::new()
             .name("httpconn".into())
             .spawn(move || {
-                serve_connection(&i, stream);
+                let hook = i.opts.on_thread_panic.as_ref();
+                catch_thread_panic("httpconn", || serve_connection(&i, stream), hook);
                 i.conns
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -563,19 +680,61 @@ fn accept_loop(inner: Arc<Inner>, listener: TcpListener, log_loop: bool) {
     }
 }
 
-/// Outcome of reading one request from a connection.
-enum ReadOutcome {
-    Request(HttpRequest, bool),
-    /// Send this reply and close.
+/// Why reading a request stopped.
+enum ReadError {
+    /// Send this status (libevent's error page) and close.
     Fail(u16),
+    /// The client went away, or the request deadline passed: close without a reply (as
+    /// libevent drops a connection on a timeout).
     Closed,
+}
+
+/// How a request's body is delimited (RFC 9112 §6.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BodyFraming {
+    /// No body.
+    None,
+    /// `Content-Length` bytes.
+    Length(usize),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+impl BodyFraming {
+    /// Whether body bytes follow the head.
+    fn has_body(self) -> bool {
+        !matches!(self, BodyFraming::None | BodyFraming::Length(0))
+    }
+}
+
+/// A request head, read and checked; the body not read yet.
+struct RequestHead {
+    req: HttpRequest,
+    keep_alive: bool,
+    framing: BodyFraming,
+    expect_continue: bool,
 }
 
 fn find_head_end(buf: &[u8]) -> Option<usize> {
     buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
 }
 
-fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
+/// The time left until `deadline`; `None` once it passed.
+fn time_left(deadline: Instant) -> Option<Duration> {
+    deadline
+        .checked_duration_since(Instant::now())
+        .filter(|d| !d.is_zero())
+}
+
+/// One read into `buf`, waiting no later than `deadline`; false when the client closed, the
+/// read failed or the deadline passed.
+fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> bool {
+    let Some(left) = time_left(deadline) else {
+        return false;
+    };
+    if stream.set_read_timeout(Some(left)).is_err() {
+        return false;
+    }
     let mut chunk = [0u8; 8192];
     match stream.read(&mut chunk) {
         Ok(0) | Err(_) => false,
@@ -586,25 +745,87 @@ fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
     }
 }
 
-fn read_request(
+/// Writes all of `bytes` by `deadline`; false if the client went away or was too slow.
+fn write_all_until(stream: &mut TcpStream, mut bytes: &[u8], deadline: Instant) -> bool {
+    while !bytes.is_empty() {
+        let Some(left) = time_left(deadline) else {
+            return false;
+        };
+        if stream.set_write_timeout(Some(left)).is_err() {
+            return false;
+        }
+        match stream.write(bytes) {
+            Ok(0) => return false,
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    stream.flush().is_ok()
+}
+
+/// Not in Core: the body framing headers read strictly (RFC 9112 §6.1–6.3), where libevent
+/// (2.1.12, `evhttp_get_body`) takes the first `Content-Length` through `strtoll` (a `+` sign,
+/// spaces and a second, different value pass) and ignores a `Transfer-Encoding` other than
+/// `chunked`: each lets a proxy in front and this server disagree on where a request ends.
+///
+/// A transfer coding other than `chunked` is 501; `chunked` more than once, or together with
+/// `Content-Length`, is 400; `Content-Length` must be given once and be digits only (400),
+/// at most `max_body` (413, also when it overflows).
+fn body_framing(req: &HttpRequest, max_body: usize) -> Result<BodyFraming, u16> {
+    let values = |name: &'static str| {
+        req.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let lengths: Vec<&str> = values("content-length").collect();
+    if values("transfer-encoding").next().is_some() {
+        let codings: Vec<String> = values("transfer-encoding")
+            .flat_map(|v| v.split(','))
+            .map(|c| c.trim().to_ascii_lowercase())
+            .filter(|c| !c.is_empty())
+            .collect();
+        if codings.iter().any(|c| c != "chunked") {
+            return Err(HTTP_NOT_IMPLEMENTED);
+        }
+        if codings.len() != 1 || !lengths.is_empty() {
+            return Err(HTTP_BAD_REQUEST);
+        }
+        return Ok(BodyFraming::Chunked);
+    }
+    match lengths.as_slice() {
+        [] => Ok(BodyFraming::None),
+        [v] if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => match v.parse::<u64>() {
+            Ok(n) if n <= max_body as u64 => Ok(BodyFraming::Length(n as usize)),
+            _ => Err(HTTP_ENTITY_TOO_LARGE),
+        },
+        _ => Err(HTTP_BAD_REQUEST),
+    }
+}
+
+/// Reads and parses a request head (request line and headers, at most
+/// [`HttpServerOptions::max_headers_size`]) and its framing headers.
+fn read_head(
     inner: &Inner,
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
     peer: CService,
-) -> ReadOutcome {
+    deadline: Instant,
+) -> Result<RequestHead, ReadError> {
     let max_head = inner.opts.max_headers_size;
     let head_end = loop {
         if let Some(e) = find_head_end(buf) {
             if e > max_head + 4 {
-                return ReadOutcome::Fail(HTTP_ENTITY_TOO_LARGE);
+                return Err(ReadError::Fail(HTTP_ENTITY_TOO_LARGE));
             }
             break e;
         }
         if buf.len() > max_head + 4 {
-            return ReadOutcome::Fail(HTTP_ENTITY_TOO_LARGE);
+            return Err(ReadError::Fail(HTTP_ENTITY_TOO_LARGE));
         }
-        if !fill(stream, buf) {
-            return ReadOutcome::Closed;
+        if !fill(stream, buf, deadline) {
+            return Err(ReadError::Closed);
         }
     };
     let head = String::from_utf8_lossy(&buf[..head_end - 4]).into_owned();
@@ -613,12 +834,12 @@ fn read_request(
     let first = lines.next().unwrap_or("");
     let parts: Vec<&str> = first.split(' ').collect();
     if parts.len() != 3 {
-        return ReadOutcome::Fail(HTTP_BAD_REQUEST);
+        return Err(ReadError::Fail(HTTP_BAD_REQUEST));
     }
     let minor = match parts[2] {
         "HTTP/1.1" => 1,
         "HTTP/1.0" => 0,
-        _ => return ReadOutcome::Fail(HTTP_BAD_REQUEST),
+        _ => return Err(ReadError::Fail(HTTP_BAD_REQUEST)),
     };
     let method = match parts[0] {
         "GET" => RequestMethod::Get,
@@ -630,11 +851,11 @@ fn read_request(
     let mut headers = Vec::new();
     for line in lines {
         let Some((k, v)) = line.split_once(':') else {
-            return ReadOutcome::Fail(HTTP_BAD_REQUEST);
+            return Err(ReadError::Fail(HTTP_BAD_REQUEST));
         };
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
-    let mut req = HttpRequest {
+    let req = HttpRequest {
         method,
         uri: parts[1].to_string(),
         minor,
@@ -642,95 +863,113 @@ fn read_request(
         body: Vec::new(),
         peer,
     };
-
     let conn_hdr = req.get_header("connection").map(|s| s.to_ascii_lowercase());
     let keep_alive = match minor {
         1 => conn_hdr.as_deref() != Some("close"),
         _ => conn_hdr.as_deref() == Some("keep-alive"),
     };
-    let chunked = req
-        .get_header("transfer-encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let framing = body_framing(&req, inner.opts.max_body_size).map_err(ReadError::Fail)?;
     let expect_continue = minor == 1
         && req
             .get_header("expect")
             .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
-    let max_body = inner.opts.max_body_size;
+    Ok(RequestHead {
+        req,
+        keep_alive,
+        framing,
+        expect_continue,
+    })
+}
 
-    if chunked {
-        if expect_continue && stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
-            return ReadOutcome::Closed;
+/// Reads the body `framing` announces into `req.body` (at most
+/// [`HttpServerOptions::max_body_size`]), by `deadline`.
+fn read_body(
+    inner: &Inner,
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    head: &mut RequestHead,
+    deadline: Instant,
+) -> Result<(), ReadError> {
+    let max_head = inner.opts.max_headers_size;
+    let max_body = inner.opts.max_body_size;
+    let req = &mut head.req;
+    let send_continue = |stream: &mut TcpStream| {
+        if write_all_until(stream, b"HTTP/1.1 100 Continue\r\n\r\n", deadline) {
+            Ok(())
+        } else {
+            Err(ReadError::Closed)
         }
-        loop {
-            let line_end = loop {
-                if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
-                    break p;
-                }
-                if buf.len() > 1024 {
-                    return ReadOutcome::Fail(HTTP_BAD_REQUEST);
-                }
-                if !fill(stream, buf) {
-                    return ReadOutcome::Closed;
-                }
-            };
-            let size_str = String::from_utf8_lossy(&buf[..line_end]).into_owned();
-            let size_str = size_str.split(';').next().unwrap_or("").trim().to_string();
-            let Ok(size) = usize::from_str_radix(&size_str, 16) else {
-                return ReadOutcome::Fail(HTTP_BAD_REQUEST);
-            };
-            buf.drain(..line_end + 2);
-            if req.body.len().saturating_add(size) > max_body {
-                return ReadOutcome::Fail(HTTP_ENTITY_TOO_LARGE);
+    };
+    match head.framing {
+        BodyFraming::None => {}
+        BodyFraming::Chunked => {
+            if head.expect_continue {
+                send_continue(stream)?;
             }
-            if size == 0 {
-                // Trailers end with an empty line.
-                loop {
-                    if let Some(e) = find_head_end(&[b"\r\n".as_slice(), buf.as_slice()].concat()) {
-                        buf.drain(..e - 2);
-                        break;
+            loop {
+                let line_end = loop {
+                    if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
+                        break p;
                     }
-                    if buf.len() > max_head {
-                        return ReadOutcome::Fail(HTTP_ENTITY_TOO_LARGE);
+                    if buf.len() > 1024 {
+                        return Err(ReadError::Fail(HTTP_BAD_REQUEST));
                     }
-                    if !fill(stream, buf) {
-                        return ReadOutcome::Closed;
+                    if !fill(stream, buf, deadline) {
+                        return Err(ReadError::Closed);
+                    }
+                };
+                let size_str = String::from_utf8_lossy(&buf[..line_end]).into_owned();
+                let size_str = size_str.split(';').next().unwrap_or("").trim().to_string();
+                let Ok(size) = usize::from_str_radix(&size_str, 16) else {
+                    return Err(ReadError::Fail(HTTP_BAD_REQUEST));
+                };
+                buf.drain(..line_end + 2);
+                if req.body.len().saturating_add(size) > max_body {
+                    return Err(ReadError::Fail(HTTP_ENTITY_TOO_LARGE));
+                }
+                if size == 0 {
+                    // Trailers end with an empty line.
+                    loop {
+                        if let Some(e) =
+                            find_head_end(&[b"\r\n".as_slice(), buf.as_slice()].concat())
+                        {
+                            buf.drain(..e - 2);
+                            break;
+                        }
+                        if buf.len() > max_head {
+                            return Err(ReadError::Fail(HTTP_ENTITY_TOO_LARGE));
+                        }
+                        if !fill(stream, buf, deadline) {
+                            return Err(ReadError::Closed);
+                        }
+                    }
+                    break;
+                }
+                while buf.len() < size + 2 {
+                    if !fill(stream, buf, deadline) {
+                        return Err(ReadError::Closed);
                     }
                 }
-                break;
+                if &buf[size..size + 2] != b"\r\n" {
+                    return Err(ReadError::Fail(HTTP_BAD_REQUEST));
+                }
+                req.body.extend_from_slice(&buf[..size]);
+                buf.drain(..size + 2);
             }
-            while buf.len() < size + 2 {
-                if !fill(stream, buf) {
-                    return ReadOutcome::Closed;
+        }
+        BodyFraming::Length(len) => {
+            if head.expect_continue && buf.len() < len {
+                send_continue(stream)?;
+            }
+            while buf.len() < len {
+                if !fill(stream, buf, deadline) {
+                    return Err(ReadError::Closed);
                 }
             }
-            if &buf[size..size + 2] != b"\r\n" {
-                return ReadOutcome::Fail(HTTP_BAD_REQUEST);
-            }
-            req.body.extend_from_slice(&buf[..size]);
-            buf.drain(..size + 2);
+            req.body = buf.drain(..len).collect();
         }
-    } else if let Some(cl) = req.get_header("content-length") {
-        let Ok(len) = cl.parse::<u64>() else {
-            return ReadOutcome::Fail(HTTP_BAD_REQUEST);
-        };
-        if len > max_body as u64 {
-            return ReadOutcome::Fail(HTTP_ENTITY_TOO_LARGE);
-        }
-        let len = len as usize;
-        if expect_continue
-            && buf.len() < len
-            && stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
-        {
-            return ReadOutcome::Closed;
-        }
-        while buf.len() < len {
-            if !fill(stream, buf) {
-                return ReadOutcome::Closed;
-            }
-        }
-        req.body = buf.drain(..len).collect();
     }
-    ReadOutcome::Request(req, keep_alive)
+    Ok(())
 }
 
 fn reason_phrase(status: u16) -> &'static str {
@@ -745,6 +984,7 @@ fn reason_phrase(status: u16) -> &'static str {
         405 => "Method Not Allowed",
         413 => "Request Entity Too Large",
         500 => "Internal Server Error",
+        501 => "Not Implemented",
         503 => "Service Unavailable",
         _ => "Unknown",
     }
@@ -790,7 +1030,9 @@ pub fn http_date(unix_secs: i64) -> String {
     )
 }
 
+/// Writes `reply`; the write must be done within `-rpcservertimeout`.
 fn write_reply(
+    inner: &Inner,
     stream: &mut TcpStream,
     minor: u8,
     head_only: bool,
@@ -827,37 +1069,117 @@ fn write_reply(
     if !head_only {
         bytes.extend_from_slice(&reply.body);
     }
-    stream
-        .write_all(&bytes)
-        .and_then(|_| stream.flush())
-        .is_ok()
+    write_all_until(stream, &bytes, Instant::now() + inner.opts.server_timeout)
 }
 
+/// Not in Core: closes a connection whose client may still be sending a body that was not
+/// read: stop writing, then read and discard for at most [`HTTP_LINGER_TIME`] (and
+/// `-rpcservertimeout`) until the client closes. Closing a socket with unread input resets
+/// the connection, and the reset can destroy the reply before the client reads it (Apache's
+/// lingering close does the same).
+fn linger_close(inner: &Inner, stream: &mut TcpStream) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let until = Instant::now() + HTTP_LINGER_TIME.min(inner.opts.server_timeout);
+    let mut sink = [0u8; 8192];
+    while let Some(left) = time_left(until) {
+        if stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// A request being answered, counted so that [`HttpServer::stop`] lets its reply go out.
+struct ActiveRequest<'a>(&'a Inner);
+
+impl<'a> ActiveRequest<'a> {
+    fn new(inner: &'a Inner) -> Self {
+        *inner
+            .active_requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) += 1;
+        ActiveRequest(inner)
+    }
+}
+
+impl Drop for ActiveRequest<'_> {
+    fn drop(&mut self) {
+        let mut n = self
+            .0
+            .active_requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *n -= 1;
+        if *n == 0 {
+            self.0.requests_done.notify_all();
+        }
+    }
+}
+
+/// One connection: requests read one after the other (keep-alive, pipelining), each within
+/// one deadline of `-rpcservertimeout` from the moment the server waits for it (not in Core:
+/// libevent's timeout restarts with every read, so a client trickling bytes is never dropped).
+/// The allow-list, method, handler and its head check (credentials) are checked before the
+/// body is read (not in Core, see [`route_request`]); a request refused there with a body
+/// announced closes the connection.
 fn serve_connection(inner: &Inner, mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_read_timeout(Some(inner.opts.server_timeout));
-    let _ = stream.set_write_timeout(Some(inner.opts.server_timeout));
     let Ok(peer_addr) = stream.peer_addr() else {
         return;
     };
     let peer = CService::from_socket_addr(&peer_addr);
     let mut buf = Vec::new();
     loop {
-        let (req, keep_alive) = match read_request(inner, &mut stream, &mut buf, peer) {
-            ReadOutcome::Closed => return,
-            ReadOutcome::Fail(status) => {
-                let _ = write_reply(&mut stream, 1, false, &error_page(status), true);
-                let _ = stream.shutdown(Shutdown::Both);
-                return;
-            }
-            ReadOutcome::Request(r, k) => (r, k),
+        let deadline = Instant::now() + inner.opts.server_timeout;
+        let fail = |stream: &mut TcpStream, e: ReadError| {
+            match e {
+                ReadError::Closed => {
+                    if time_left(deadline).is_none() {
+                        log::debug!(target: "http", "HTTP request from {} timed out", peer.to_string_addr_port());
+                    }
+                    let _ = stream.shutdown(Shutdown::Both);
+                }
+                ReadError::Fail(status) => {
+                    let _ = write_reply(inner, stream, 1, false, &error_page(status), true);
+                    linger_close(inner, stream);
+                }
+            };
         };
-        *inner
-            .active_requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) += 1;
-        let (minor, head_only) = (req.minor, req.method == RequestMethod::Head);
-        let reply = dispatch(inner, req);
+        let mut head = match read_head(inner, &mut stream, &mut buf, peer, deadline) {
+            Ok(h) => h,
+            Err(e) => return fail(&mut stream, e),
+        };
+        let (minor, head_only) = (head.req.minor, head.req.method == RequestMethod::Head);
+        // Counted from here so that a stopping server lets the reply go out; not while a body
+        // is read (a slow client does not hold up the stop).
+        let active = ActiveRequest::new(inner);
+        let (reply, keep_alive, _active) = match route_request(inner, &head.req) {
+            Err(reply) => {
+                if head.framing.has_body() {
+                    // The body stays unread: answer, then close.
+                    let _ = write_reply(inner, &mut stream, minor, head_only, &reply, true);
+                    return linger_close(inner, &mut stream);
+                }
+                (reply, head.keep_alive, active)
+            }
+            Ok((handler, path)) => {
+                drop(active);
+                if let Err(e) = read_body(inner, &mut stream, &mut buf, &mut head, deadline) {
+                    return fail(&mut stream, e);
+                }
+                let active = ActiveRequest::new(inner);
+                let keep_alive = head.keep_alive;
+                (
+                    run_handler(inner, handler, path, head.req),
+                    keep_alive,
+                    active,
+                )
+            }
+        };
         let interrupted = inner.interrupted.load(Ordering::SeqCst);
         let close = !keep_alive
             || interrupted
@@ -874,17 +1196,7 @@ fn serve_connection(inner: &Inner, mut stream: TcpStream) {
         {
             reply.headers.push(("Connection".into(), "close".into()));
         }
-        let ok = write_reply(&mut stream, minor, head_only, &reply, close);
-        {
-            let mut n = inner
-                .active_requests
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            *n -= 1;
-            if *n == 0 {
-                inner.requests_done.notify_all();
-            }
-        }
+        let ok = write_reply(inner, &mut stream, minor, head_only, &reply, close);
         if !ok || close {
             let _ = stream.shutdown(Shutdown::Both);
             return;
@@ -892,20 +1204,27 @@ fn serve_connection(inner: &Inner, mut stream: TcpStream) {
     }
 }
 
-/// Port of http_request_cb (httpserver.cpp): allow-list, method, handler lookup, queue.
-fn dispatch(inner: &Inner, req: HttpRequest) -> HttpReply {
+/// Port of the checks of http_request_cb (httpserver.cpp): shutting down (503), allow-list
+/// (403), unknown method (405), handler lookup (404); then, not in Core, the handler's head
+/// check (the JSON-RPC handler's method and credentials). Runs on the request head alone:
+/// libevent reads the whole body before bitcoind checks anything, here a refused client's
+/// body is never read. `Ok` gives the handler and the path after its prefix.
+fn route_request(
+    inner: &Inner,
+    req: &HttpRequest,
+) -> Result<(HttpRequestHandler, String), HttpReply> {
     let peer_str = req.peer.to_string_addr_port();
     if inner.interrupted.load(Ordering::SeqCst) {
         log::debug!(target: "http", "Rejecting request while shutting down");
-        return error_page(HTTP_SERVICE_UNAVAILABLE);
+        return Err(error_page(HTTP_SERVICE_UNAVAILABLE));
     }
     if !client_allowed(&inner.opts.allow_subnets, &req.peer.addr) {
         log::debug!(target: "http", "HTTP request from {peer_str} rejected: Client network is not allowed RPC access");
-        return HttpReply::new(HTTP_FORBIDDEN, Vec::new());
+        return Err(HttpReply::new(HTTP_FORBIDDEN, Vec::new()));
     }
     if req.method == RequestMethod::Unknown {
         log::debug!(target: "http", "HTTP request from {peer_str} rejected: Unknown HTTP request method");
-        return HttpReply::new(HTTP_BAD_METHOD, Vec::new());
+        return Err(HttpReply::new(HTTP_BAD_METHOD, Vec::new()));
     }
     let uri_log: String = sanitize_uri(&req.uri).chars().take(100).collect();
     log::debug!(
@@ -923,12 +1242,32 @@ fn dispatch(inner: &Inner, req: HttpRequest) -> HttpReply {
             } else {
                 req.uri.starts_with(&h.prefix)
             };
-            matched.then(|| (h.handler.clone(), req.uri[h.prefix.len()..].to_string()))
+            matched.then(|| {
+                (
+                    h.handler.clone(),
+                    h.head_check.clone(),
+                    req.uri[h.prefix.len()..].to_string(),
+                )
+            })
         })
     };
-    let Some((handler, path)) = found else {
-        return HttpReply::new(HTTP_NOT_FOUND, Vec::new());
+    let Some((handler, head_check, path)) = found else {
+        return Err(HttpReply::new(HTTP_NOT_FOUND, Vec::new()));
     };
+    if let Some(reply) = head_check.and_then(|check| check(req)) {
+        return Err(reply);
+    }
+    Ok((handler, path))
+}
+
+/// Port of the dispatch of http_request_cb (httpserver.cpp): the request goes to the work
+/// queue (503 "Work queue depth exceeded" when it is full) and this thread waits for the reply.
+fn run_handler(
+    inner: &Inner,
+    handler: HttpRequestHandler,
+    path: String,
+    req: HttpRequest,
+) -> HttpReply {
     let (tx, rx) = mpsc::channel();
     let item: WorkItem = Box::new(move || {
         // A panicking handler must not take the worker with it: answer 500 instead.
@@ -989,6 +1328,40 @@ mod tests {
         assert!(!client_allowed(&l, &b));
         let lo = lookup_host("127.9.9.9", false, &no_dns).unwrap();
         assert!(client_allowed(&l, &lo));
+    }
+
+    /// Hardening (issue 15), not in Core: with the process out of descriptors every accept
+    /// fails with EMFILE; the accept loop pauses (5 ms doubling to 1 s) instead of calling
+    /// accept again at once, and still stops when asked.
+    #[test]
+    fn accept_loop_backs_off_on_emfile() {
+        let inner = Arc::new(Inner::new(HttpServerOptions::default(), 1));
+        let calls = Arc::new(AtomicU64::new(0));
+        let t = {
+            let (inner, calls) = (inner.clone(), calls.clone());
+            std::thread::spawn(move || {
+                accept_loop_with(
+                    &inner,
+                    || {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        // EMFILE ("Too many open files") on Linux and the BSDs.
+                        Err(io::Error::from_raw_os_error(24))
+                    },
+                    false,
+                )
+            })
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        inner.stopping.store(true, Ordering::SeqCst);
+        let t0 = Instant::now();
+        t.join().unwrap();
+        assert!(
+            t0.elapsed() < Duration::from_millis(500),
+            "stops while paused"
+        );
+        let n = calls.load(Ordering::SeqCst);
+        // 5 + 10 + 20 + 40 + 80 + 160 ms: about 7 calls in 300 ms.
+        assert!(n <= 12, "{n} accept calls in 300 ms");
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub struct RpcOptions {
     pub max_body_size: usize,
     /// Name in the `stop` answer ("<name> stopping").
     pub client_name: String,
+    /// Not in Core: called when a thread of the server panicked (`logos-p2pd` aborts).
+    pub on_thread_panic: Option<::net::thread::ThreadPanicHook>,
 }
 
 impl RpcOptions {
@@ -84,6 +86,7 @@ impl RpcOptions {
             auth_failure_delay: AUTH_FAILURE_DELAY,
             max_body_size: http::MAX_BODY_SIZE,
             client_name: "Logos P2P".into(),
+            on_thread_panic: None,
         }
     }
 }
@@ -145,31 +148,49 @@ impl RpcOptions {
     }
 }
 
-/// Port of HTTPReq_JSONRPC (httprpc.cpp): POST only, Basic credentials (401 with
-/// `WWW-Authenticate`, after [`AUTH_FAILURE_DELAY`] when wrong), then the JSON-RPC request.
+/// The checks of HTTPReq_JSONRPC (httprpc.cpp) that need no body: POST only (405), Basic
+/// credentials (401 with `WWW-Authenticate`, after `delay` when wrong). `Ok` gives the user.
+/// The server runs them on the request head, before it reads the body (see
+/// [`HttpServer::register_http_handler_with_head_check`]).
+pub fn http_req_jsonrpc_check_head(
+    auth: &RpcAuth,
+    delay: Duration,
+    req: &HttpRequest,
+) -> Result<String, HttpReply> {
+    if req.method != RequestMethod::Post {
+        return Err(HttpReply::new(
+            HTTP_BAD_METHOD,
+            "JSONRPC server handles only POST requests",
+        ));
+    }
+    let Some(auth_header) = req.get_header("authorization") else {
+        return Err(HttpReply::new(HTTP_UNAUTHORIZED, Vec::new())
+            .header("WWW-Authenticate", auth::WWW_AUTH_HEADER_DATA));
+    };
+    auth.rpc_authorized(auth_header).map_err(|_| {
+        log::info!(
+            "ThreadRPCServer incorrect password attempt from {}",
+            req.peer.to_string_addr_port()
+        );
+        std::thread::sleep(delay);
+        HttpReply::new(HTTP_UNAUTHORIZED, Vec::new())
+            .header("WWW-Authenticate", auth::WWW_AUTH_HEADER_DATA)
+    })
+}
+
+/// Port of HTTPReq_JSONRPC (httprpc.cpp): [`http_req_jsonrpc_check_head`], then the JSON-RPC
+/// request.
 pub fn http_req_jsonrpc(
     table: &RpcTable,
     auth: &RpcAuth,
     delay: Duration,
     req: &HttpRequest,
 ) -> HttpReply {
-    if req.method != RequestMethod::Post {
-        return HttpReply::new(HTTP_BAD_METHOD, "JSONRPC server handles only POST requests");
-    }
-    let Some(auth_header) = req.get_header("authorization") else {
-        return HttpReply::new(HTTP_UNAUTHORIZED, Vec::new())
-            .header("WWW-Authenticate", auth::WWW_AUTH_HEADER_DATA);
+    let user = match http_req_jsonrpc_check_head(auth, delay, req) {
+        Ok(u) => u,
+        Err(reply) => return reply,
     };
     let peer_addr = req.peer.to_string_addr_port();
-    let user = match auth.rpc_authorized(auth_header) {
-        Ok(u) => u,
-        Err(_) => {
-            log::info!("ThreadRPCServer incorrect password attempt from {peer_addr}");
-            std::thread::sleep(delay);
-            return HttpReply::new(HTTP_UNAUTHORIZED, Vec::new())
-                .header("WWW-Authenticate", auth::WWW_AUTH_HEADER_DATA);
-        }
-    };
     let r = table.handle_body(&req.body, &user, &peer_addr, &req.uri);
     let reply = HttpReply::new(r.status, r.body);
     if r.json {
@@ -207,6 +228,7 @@ impl RpcServer {
             max_headers_size: http::MAX_HEADERS_SIZE,
             max_body_size: opts.max_body_size,
             max_connections: http::MAX_HTTP_CONNECTIONS,
+            on_thread_panic: opts.on_thread_panic.clone(),
         };
         let mut http = HttpServer::init(http_opts)?;
         let table = Arc::new(RpcTable::new(backend, shutdown, &opts.client_name));
@@ -214,9 +236,13 @@ impl RpcServer {
         log::debug!(target: "rpc", "Starting HTTP RPC server");
         let auth = Arc::new(RpcAuth::init(&opts.datadir, &opts.auth)?);
         let (t, a, delay) = (table.clone(), auth.clone(), opts.auth_failure_delay);
-        http.register_http_handler(
+        let a2 = auth.clone();
+        http.register_http_handler_with_head_check(
             "/",
             true,
+            Some(Arc::new(move |req: &HttpRequest| {
+                http_req_jsonrpc_check_head(&a2, delay, req).err()
+            })),
             Arc::new(move |req: &HttpRequest, _path: &str| http_req_jsonrpc(&t, &a, delay, req)),
         );
         http.start_http_server()?;

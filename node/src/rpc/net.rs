@@ -640,8 +640,8 @@ fn listbanned() -> Help {
                         "address" => subnet.to_string(),
                         "ban_created" => e.create_time,
                         "banned_until" => e.ban_until,
-                        "ban_duration" => e.ban_until - e.create_time,
-                        "time_remaining" => e.ban_until - now,
+                        "ban_duration" => e.ban_until.saturating_sub(e.create_time),
+                        "time_remaining" => e.ban_until.saturating_sub(now),
                     }
                 })
                 .collect();

@@ -26,6 +26,9 @@ pub const HTTP_BAD_METHOD: u16 = 405;
 pub const HTTP_ENTITY_TOO_LARGE: u16 = 413;
 /// 500: any other JSON-RPC 1.x error.
 pub const HTTP_INTERNAL_SERVER_ERROR: u16 = 500;
+/// 501: a transfer coding other than `chunked` (libevent's `HTTP_NOTIMPLEMENTED`; not in
+/// Core's list).
+pub const HTTP_NOT_IMPLEMENTED: u16 = 501;
 /// 503: work queue full, or the server is shutting down.
 pub const HTTP_SERVICE_UNAVAILABLE: u16 = 503;
 

@@ -1,0 +1,770 @@
+//! Stage 2 relay: announce, then request, then send (messages in protocol's `relay.rs`).
+//!
+//! A link announces when both ends sent `sendannounce` before `verack`; every other link keeps
+//! the `logos` flood, so old and new nodes share one network. On an announcing link a new
+//! payload is not pushed: its short id and size are announced, and the peer asks for it with
+//! `getlogos` if it still needs it. Payloads under [`AnnounceOptions::push_threshold`] are
+//! still pushed to outbound peers: below that size a round trip costs more than the bytes.
+//!
+//! What each end keeps (Core's `m_tx_inventory_known_filter`, `m_tx_relay` and txrequest.cpp,
+//! shaped for consensus messages):
+//! - per link, the ids the peer is known to have (it announced or sent them, or we did), so
+//!   nobody is told twice, and the short ids we announced on it, to serve `getlogos`;
+//! - per node, the announcements not yet fetched ([`Fetcher`]): one request in flight per
+//!   payload, outbound announcers first, inbound ones after a short delay, a timeout after
+//!   which the next announcer is asked, and a cap of requests in flight per peer;
+//! - per node, the payloads it accepted, for a while, to answer requests ([`RelayPool`]).
+//!
+//! Short ids are per link (keyed by both salts), so two announcers name one payload with two
+//! ids: the fetcher cannot tell them apart until the payload arrives. It then resolves every
+//! other announcement of it (computing each link's short id of the new payload). Until then, an
+//! announcement of the same size made within [`SAME_PAYLOAD_WINDOW`] of one in flight is held
+//! back as probably the same payload, so one request is in flight per payload in the common
+//! case; a payload of another size, or a later one, is fetched at once.
+//!
+//! Constants, chosen with the simulator (`logos-sim --relay announce`; figures in
+//! DMITRY_NOTES.md, "Stage 2 relay"): an inbound announcer waits [`INBOUND_DELAY`] (Core's 2 s
+//! `NONPREF_PEER_TX_DELAY` is for transactions; a consensus message cannot wait that long, and
+//! 20 ms lets an outbound announcer heard at the same moment win); same-size announcements
+//! within [`SAME_PAYLOAD_WINDOW`] (300 ms, about the spread of one payload's announcements at
+//! a node) wait for the request in flight; a request times out after
+//! [`REQUEST_TIMEOUT_BASE`] plus the time its bytes take at 250 KB/s (a 20 Mbit/s uplink with
+//! a few payloads queued; the same margin widens the same-size window); at most
+//! [`MAX_IN_FLIGHT_PER_PEER`] requests per peer (Core's `MAX_PEER_TX_REQUEST_IN_FLIGHT`).
+//! [`DEFAULT_PUSH_FANOUT`] is 0: pushing every payload to even one outbound peer doubles the
+//! copies each node receives (each node is some peer's push target), for a third less latency.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use protocol::header::HEADER_SIZE;
+use protocol::relay::AnnounceEntry;
+
+use crate::eviction::NodeId;
+use crate::flood::PayloadId;
+use crate::siphash::CSipHasher;
+
+/// An inbound announcer is asked this long after an outbound one would be (µs).
+pub const INBOUND_DELAY: i64 = 20_000;
+/// A request is given up after this (µs) plus [`REQUEST_TIMEOUT_PER_MB`] per MB of payload.
+pub const REQUEST_TIMEOUT_BASE: i64 = 1_000_000;
+/// Extra request timeout per MB of announced size (µs): 250 KB/s at the least.
+pub const REQUEST_TIMEOUT_PER_MB: i64 = 4_000_000;
+/// Requests in flight to one peer at most (Core's `MAX_PEER_TX_REQUEST_IN_FLIGHT`).
+pub const MAX_IN_FLIGHT_PER_PEER: usize = 100;
+/// Announcements waiting to be fetched from one peer at most (Core's
+/// `MAX_PEER_TX_ANNOUNCEMENTS` is 5,000 for transactions).
+pub const MAX_CANDIDATES_PER_PEER: usize = 5_000;
+/// Announcements of one size within this much of each other are taken for one payload until
+/// it arrives (µs).
+pub const SAME_PAYLOAD_WINDOW: i64 = 300_000;
+/// Ids a link remembers as known to the peer (oldest forgotten first).
+pub const KNOWN_PER_LINK: usize = 8_192;
+/// Payloads under this size are still pushed to outbound peers.
+pub const DEFAULT_PUSH_THRESHOLD: usize = 512;
+/// Outbound peers every payload is pushed to (see [`AnnounceOptions::push_fanout`]).
+pub const DEFAULT_PUSH_FANOUT: usize = 0;
+/// Bytes of accepted payloads kept to answer requests.
+pub const DEFAULT_POOL_MAX_BYTES: usize = 64 << 20;
+/// How long an accepted payload is kept to answer requests (s): Core's mapRelay kept
+/// transactions 15 minutes; consensus messages are asked for within seconds.
+pub const DEFAULT_POOL_MAX_AGE: i64 = 10 * 60;
+
+/// The relay's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnnounceOptions {
+    /// Offer `sendannounce` (Logos networks only; never on Bitcoin networks).
+    pub enabled: bool,
+    /// Payloads smaller than this are pushed to outbound peers, not announced.
+    pub push_threshold: usize,
+    /// Outbound peers a payload of any size is pushed to rather than announced (BIP152's
+    /// high-bandwidth peers): the first copy moves at flood speed, the rest are announced.
+    pub push_fanout: usize,
+    /// Bytes the relay pool keeps.
+    pub pool_max_bytes: usize,
+    /// Seconds the relay pool keeps a payload.
+    pub pool_max_age: i64,
+}
+
+impl Default for AnnounceOptions {
+    fn default() -> Self {
+        AnnounceOptions {
+            enabled: false,
+            push_threshold: DEFAULT_PUSH_THRESHOLD,
+            push_fanout: DEFAULT_PUSH_FANOUT,
+            pool_max_bytes: DEFAULT_POOL_MAX_BYTES,
+            pool_max_age: DEFAULT_POOL_MAX_AGE,
+        }
+    }
+}
+
+/// Not in Core: the short id of `id` on a link whose ends drew `salt_a` and `salt_b`
+/// (SipHash-2-4 keyed by the two salts, smaller first, so both ends agree).
+pub fn short_id(salt_a: u64, salt_b: u64, id: &PayloadId) -> u64 {
+    let (k0, k1) = if salt_a <= salt_b {
+        (salt_a, salt_b)
+    } else {
+        (salt_b, salt_a)
+    };
+    let mut h = CSipHasher::new(k0, k1);
+    h.write(id);
+    h.finalize()
+}
+
+/// A bounded set of ids, oldest forgotten first.
+#[derive(Debug, Default)]
+pub(crate) struct KnownSet {
+    set: std::collections::HashSet<PayloadId>,
+    order: VecDeque<PayloadId>,
+}
+
+impl KnownSet {
+    pub(crate) fn contains(&self, id: &PayloadId) -> bool {
+        self.set.contains(id)
+    }
+
+    pub(crate) fn insert(&mut self, id: PayloadId) {
+        if self.set.insert(id) {
+            self.order.push_back(id);
+            while self.order.len() > KNOWN_PER_LINK {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// One link's announcement state (in the peer's state).
+#[derive(Debug, Default)]
+pub(crate) struct AnnounceLink {
+    /// Our salt on this link (sent in our `sendannounce`).
+    pub(crate) our_salt: u64,
+    /// We sent `sendannounce`.
+    pub(crate) sent: bool,
+    /// The peer's salt, once its `sendannounce` arrived.
+    pub(crate) their_salt: Option<u64>,
+    /// Ids the peer has (announced, sent, or announced or sent by us).
+    pub(crate) known: KnownSet,
+    /// Our short ids on this link of the payloads we announced, to serve `getlogos`.
+    pub(crate) announced: HashMap<u64, PayloadId>,
+    announced_order: VecDeque<u64>,
+    /// Announcements to send on the next `send_messages`.
+    pub(crate) to_announce: Vec<AnnounceEntry>,
+}
+
+impl AnnounceLink {
+    /// Both ends sent `sendannounce`: this link announces.
+    pub(crate) fn active(&self) -> bool {
+        self.sent && self.their_salt.is_some()
+    }
+
+    /// The short id of `id` on this link (only meaningful when active).
+    pub(crate) fn short_id(&self, id: &PayloadId) -> u64 {
+        short_id(self.our_salt, self.their_salt.unwrap_or(0), id)
+    }
+
+    /// Queue an announcement of `id` (`size` bytes) and remember its short id.
+    pub(crate) fn announce(&mut self, id: PayloadId, size: usize) {
+        let sid = self.short_id(&id);
+        self.known.insert(id);
+        if self.announced.insert(sid, id).is_none() {
+            self.announced_order.push_back(sid);
+            while self.announced_order.len() > KNOWN_PER_LINK {
+                if let Some(old) = self.announced_order.pop_front() {
+                    self.announced.remove(&old);
+                }
+            }
+        }
+        self.to_announce.push(AnnounceEntry {
+            short_id: sid,
+            size: size as u32,
+        });
+    }
+}
+
+/// An announcement not yet fetched, or being fetched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Candidate {
+    pub(crate) peer: NodeId,
+    pub(crate) short_id: u64,
+    pub(crate) size: u32,
+    /// When it arrived (µs).
+    pub(crate) announced: i64,
+    /// From an outbound (or manual) peer.
+    pub(crate) preferred: bool,
+    /// When it was requested (µs), if it was.
+    pub(crate) requested: Option<i64>,
+}
+
+impl Candidate {
+    fn timeout(&self) -> i64 {
+        REQUEST_TIMEOUT_BASE + i64::from(self.size) * REQUEST_TIMEOUT_PER_MB / 1_000_000
+    }
+}
+
+/// The node's announcements to fetch (Core's `TxRequestTracker`, simplified for payloads whose
+/// short ids differ per link).
+#[derive(Debug, Default)]
+pub(crate) struct Fetcher {
+    /// In announcement order.
+    pub(crate) candidates: Vec<Candidate>,
+}
+
+impl Fetcher {
+    /// Record an announcement; false when the peer has too many waiting (ignored, as Core
+    /// ignores announcements past `MAX_PEER_TX_ANNOUNCEMENTS`).
+    pub(crate) fn add(&mut self, c: Candidate) -> bool {
+        if self
+            .candidates
+            .iter()
+            .any(|x| x.peer == c.peer && x.short_id == c.short_id)
+        {
+            return true;
+        }
+        let from_peer = self.candidates.iter().filter(|x| x.peer == c.peer).count();
+        if from_peer >= MAX_CANDIDATES_PER_PEER {
+            return false;
+        }
+        self.candidates.push(c);
+        true
+    }
+
+    /// Drop the announcements of `peer` whose short id is `sid` (the payload arrived, or the
+    /// peer said it has not got it).
+    pub(crate) fn resolve(&mut self, peer: NodeId, sid: u64) {
+        self.candidates
+            .retain(|c| !(c.peer == peer && c.short_id == sid));
+    }
+
+    /// Forget a peer that left.
+    pub(crate) fn forget_peer(&mut self, peer: NodeId) {
+        self.candidates.retain(|c| c.peer != peer);
+    }
+
+    /// The requests to make at `now`: (peer, short id) in announcement order. Timed-out
+    /// requests are dropped first (their announcer failed us; another announcer of the same
+    /// payload, held back until now, becomes due).
+    pub(crate) fn due(&mut self, now: i64, out: &mut Vec<(NodeId, u64)>) {
+        self.candidates
+            .retain(|c| c.requested.is_none_or(|r| now < r + c.timeout()));
+        let mut in_flight: HashMap<NodeId, usize> = HashMap::new();
+        for c in &self.candidates {
+            if c.requested.is_some() {
+                *in_flight.entry(c.peer).or_default() += 1;
+            }
+        }
+        for i in 0..self.candidates.len() {
+            let c = self.candidates[i];
+            if c.requested.is_some() {
+                continue;
+            }
+            let ready = c.announced + if c.preferred { 0 } else { INBOUND_DELAY };
+            if now < ready {
+                continue;
+            }
+            if in_flight.get(&c.peer).copied().unwrap_or(0) >= MAX_IN_FLIGHT_PER_PEER {
+                continue;
+            }
+            // Probably a payload already being fetched from someone else.
+            let window = SAME_PAYLOAD_WINDOW + c.timeout() - REQUEST_TIMEOUT_BASE;
+            let same = self.candidates.iter().any(|x| {
+                x.requested.is_some()
+                    && x.size == c.size
+                    && (x.announced - c.announced).abs() <= window
+            });
+            if same {
+                continue;
+            }
+            self.candidates[i].requested = Some(now);
+            *in_flight.entry(c.peer).or_default() += 1;
+            out.push((c.peer, c.short_id));
+        }
+    }
+
+    /// When something next becomes due after `now`, if anything waits: a request's timeout,
+    /// or an announcement's ready time. An announcement ready now but held back waits for the
+    /// request that holds it (its timeout or its payload), not for a time of its own.
+    pub(crate) fn next_deadline(&self, now: i64) -> Option<i64> {
+        self.candidates
+            .iter()
+            .filter_map(|c| match c.requested {
+                Some(r) => Some(r + c.timeout()),
+                None => {
+                    let ready = c.announced + if c.preferred { 0 } else { INBOUND_DELAY };
+                    (ready > now).then_some(ready)
+                }
+            })
+            .min()
+    }
+}
+
+/// Payloads accepted recently, kept to answer requests (Core's `mapRelay`).
+#[derive(Debug, Default)]
+pub(crate) struct RelayPool {
+    map: HashMap<PayloadId, (Arc<Vec<u8>>, [u8; HEADER_SIZE])>,
+    order: VecDeque<(PayloadId, i64)>,
+    bytes: usize,
+}
+
+impl RelayPool {
+    /// Keep `payload` from `now_secs`, dropping the oldest past the bounds.
+    pub(crate) fn insert(
+        &mut self,
+        id: PayloadId,
+        payload: Arc<Vec<u8>>,
+        header: [u8; HEADER_SIZE],
+        now_secs: i64,
+        opts: &AnnounceOptions,
+    ) {
+        self.expire(now_secs, opts);
+        if payload.len() > opts.pool_max_bytes || self.map.contains_key(&id) {
+            return;
+        }
+        self.bytes += payload.len();
+        self.map.insert(id, (payload, header));
+        self.order.push_back((id, now_secs));
+        while self.bytes > opts.pool_max_bytes {
+            self.pop_oldest();
+        }
+    }
+
+    fn pop_oldest(&mut self) {
+        if let Some((old, _)) = self.order.pop_front() {
+            if let Some((p, _)) = self.map.remove(&old) {
+                self.bytes -= p.len();
+            }
+        }
+    }
+
+    fn expire(&mut self, now_secs: i64, opts: &AnnounceOptions) {
+        while self
+            .order
+            .front()
+            .is_some_and(|(_, t)| now_secs - t > opts.pool_max_age)
+        {
+            self.pop_oldest();
+        }
+    }
+
+    /// The payload of `id`, if kept.
+    pub(crate) fn get(&self, id: &PayloadId) -> Option<(Arc<Vec<u8>>, [u8; HEADER_SIZE])> {
+        self.map.get(id).cloned()
+    }
+
+    /// Stop serving `id`.
+    pub(crate) fn remove(&mut self, id: &PayloadId) {
+        if let Some((p, _)) = self.map.remove(id) {
+            self.bytes -= p.len();
+            self.order.retain(|(x, _)| x != id);
+        }
+    }
+
+    /// Payloads kept.
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(peer: NodeId, sid: u64, size: u32, at: i64, preferred: bool) -> Candidate {
+        Candidate {
+            peer,
+            short_id: sid,
+            size,
+            announced: at,
+            preferred,
+            requested: None,
+        }
+    }
+
+    #[test]
+    fn short_ids_agree_on_both_ends_and_differ_per_link() {
+        let id = [7u8; 32];
+        assert_eq!(short_id(1, 2, &id), short_id(2, 1, &id));
+        assert_ne!(short_id(1, 2, &id), short_id(1, 3, &id));
+        // SipHash-2-4 keyed (1, 2) over the 32 bytes, as Core's CSipHasher computes it.
+        let mut h = CSipHasher::new(1, 2);
+        h.write(&id);
+        assert_eq!(short_id(2, 1, &id), h.finalize());
+    }
+
+    #[test]
+    fn one_request_per_payload_outbound_first_then_timeout_moves_on() {
+        let mut f = Fetcher::default();
+        let mut out = Vec::new();
+        // Inbound peer 1 announces first, outbound peer 2 just after: 2 is asked at once, 1
+        // is held back (same size, same moment: probably the same payload).
+        f.add(cand(1, 11, 1000, 0, false));
+        f.add(cand(2, 22, 1000, 10_000, true));
+        f.due(10_000, &mut out);
+        assert_eq!(out, vec![(2, 22)]);
+        out.clear();
+        f.due(100_000, &mut out);
+        assert!(out.is_empty(), "peer 1 waits while peer 2's request is out");
+        // Peer 2 never answers: after the timeout peer 1 is asked.
+        f.due(10_000 + REQUEST_TIMEOUT_BASE + 10_000, &mut out);
+        assert_eq!(out, vec![(1, 11)]);
+        // A payload of another size is fetched at once.
+        out.clear();
+        f.add(cand(3, 33, 5000, 1_100_000, true));
+        f.due(1_100_000, &mut out);
+        assert_eq!(out, vec![(3, 33)]);
+        // Resolving drops it.
+        f.resolve(3, 33);
+        assert!(f.candidates.iter().all(|c| c.peer != 3));
+    }
+
+    #[test]
+    fn pool_is_bounded_by_bytes_and_age() {
+        let opts = AnnounceOptions {
+            pool_max_bytes: 250,
+            pool_max_age: 10,
+            ..AnnounceOptions::default()
+        };
+        let mut p = RelayPool::default();
+        for i in 0..3u8 {
+            p.insert([i; 32], Arc::new(vec![0; 100]), [0; 24], 0, &opts);
+        }
+        assert!(p.get(&[0; 32]).is_none(), "oldest dropped over 250 bytes");
+        assert_eq!(p.len(), 2);
+        p.insert([9; 32], Arc::new(vec![0; 10]), [0; 24], 11, &opts);
+        assert_eq!(p.len(), 1, "older than 10 s dropped");
+    }
+}
+
+/// The relay's message handling and fan-out, on the peer manager.
+mod handling {
+    use std::sync::Arc;
+
+    use protocol::header::HEADER_SIZE;
+    use protocol::relay::{AnnounceEntry, SendAnnounce, MAX_ANNOUNCE_SZ, RELAY_PROTOCOL_VERSION};
+    use protocol::NetworkMessage;
+
+    use super::Candidate;
+    use crate::connection_type::ConnectionType;
+    use crate::disconnect::DisconnectReason;
+    use crate::eviction::NodeId;
+    use crate::flood::PayloadId;
+    use crate::peerman::{LogosSend, Output, PeerManager};
+
+    impl PeerManager {
+        /// After the peer's `version` (Logos networks, relay enabled): offer announcements, as
+        /// Core sends `sendaddrv2` and `wtxidrelay` between `version` and `verack`.
+        pub(crate) fn maybe_send_sendannounce(&mut self, id: NodeId) {
+            if self.opts.params.is_bitcoin() || !self.opts.announce.enabled {
+                return;
+            }
+            let Some(p) = self.m_peer_map.get_mut(&id) else {
+                return;
+            };
+            p.link.sent = true;
+            let salt = p.link.our_salt;
+            self.send(
+                id,
+                NetworkMessage::SendAnnounce(SendAnnounce {
+                    version: RELAY_PROTOCOL_VERSION,
+                    salt,
+                }),
+            );
+        }
+
+        /// `sendannounce`: the peer wants announcements (before `verack` only, as BIP155's
+        /// `sendaddrv2`).
+        pub(crate) fn process_sendannounce(
+            &mut self,
+            id: NodeId,
+            payload: &[u8],
+        ) -> Result<(), protocol::Error> {
+            let Some(p) = self.m_peer_map.get_mut(&id) else {
+                return Ok(());
+            };
+            if p.successfully_connected() {
+                //DMITRY: peer sends sendannounce after verack; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage (as for sendaddrv2 and wtxidrelay); changed: the Stage 2
+                // relay is negotiated before verack like BIP155, so a late offer is a protocol
+                // violation: disconnect.
+                self.disconnect(id, DisconnectReason::SendAnnounceAfterVerack);
+                return Ok(());
+            }
+            let m = SendAnnounce::decode(&mut &payload[..])?;
+            if m.version >= RELAY_PROTOCOL_VERSION {
+                p.link.their_salt = Some(m.salt);
+            }
+            Ok(())
+        }
+
+        /// `announce`: fetch what we miss.
+        pub(crate) fn process_announce(&mut self, id: NodeId, v: Vec<AnnounceEntry>, now: i64) {
+            if v.len() > MAX_ANNOUNCE_SZ {
+                //DMITRY: announce with more than MAX_ANNOUNCE_SZ (50,000) entries; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage (inv size over MAX_INV_SZ); kept: Misbehaving
+                // ("announce message size = N"), as Core for an oversized inv.
+                self.misbehaving(id, &format!("announce message size = {}", v.len()));
+                return;
+            }
+            let max_len = self.opts.params.max_message_length;
+            let Some(p) = self.m_peer_map.get_mut(&id) else {
+                return;
+            };
+            if !p.link.active() {
+                log::debug!(target: "net", "announce from peer={id} on a link that did not negotiate it, ignored");
+                return;
+            }
+            let preferred = !p.conn.is_inbound_conn() || p.conn.conn_type == ConnectionType::Manual;
+            let mut added = false;
+            for e in v {
+                if let Some(pid) = p.link.announced.get(&e.short_id).copied() {
+                    // A payload we have: the peer has it too.
+                    p.link.known.insert(pid);
+                    continue;
+                }
+                if e.size > max_len {
+                    continue;
+                }
+                added |= self.fetcher.add(Candidate {
+                    peer: id,
+                    short_id: e.short_id,
+                    size: e.size,
+                    announced: now,
+                    preferred,
+                    requested: None,
+                });
+            }
+            if added {
+                self.refresh_fetch_deadline(now - 1);
+                self.schedule(id, Some(now));
+            }
+        }
+
+        /// `getlogos`: send the requested payloads we announced on this link.
+        pub(crate) fn process_getlogos(&mut self, id: NodeId, v: Vec<u64>) {
+            if v.len() > MAX_ANNOUNCE_SZ {
+                //DMITRY: getlogos with more than MAX_ANNOUNCE_SZ (50,000) entries; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage (getdata size over MAX_INV_SZ); kept: Misbehaving
+                // ("getlogos message size = N"), as Core for an oversized getdata.
+                self.misbehaving(id, &format!("getlogos message size = {}", v.len()));
+                return;
+            }
+            let ids: Vec<(u64, Option<PayloadId>)> = match self.m_peer_map.get(&id) {
+                Some(p) if p.link.active() => v
+                    .into_iter()
+                    .map(|sid| (sid, p.link.announced.get(&sid).copied()))
+                    .collect(),
+                _ => return,
+            };
+            let mut missing = Vec::new();
+            for (sid, pid) in ids {
+                match pid.and_then(|pid| self.relay_pool.get(&pid).map(|x| (pid, x))) {
+                    Some((pid, (payload, header))) => self.send_requested(id, pid, payload, header),
+                    None => missing.push(sid),
+                }
+            }
+            if !missing.is_empty() {
+                self.send(id, NetworkMessage::LogNotFound(missing));
+            }
+        }
+
+        /// `getlogosid`: the same by full id (a payload's missing dependencies).
+        pub(crate) fn process_getlogosid(&mut self, id: NodeId, v: Vec<[u8; 32]>) {
+            if v.len() > MAX_ANNOUNCE_SZ {
+                //DMITRY: getlogosid with more than MAX_ANNOUNCE_SZ (50,000) entries; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage (getdata size over MAX_INV_SZ); kept: Misbehaving
+                // ("getlogosid message size = N"), as Core for an oversized getdata.
+                self.misbehaving(id, &format!("getlogosid message size = {}", v.len()));
+                return;
+            }
+            let mut missing = Vec::new();
+            for pid in v {
+                match self.relay_pool.get(&pid) {
+                    Some((payload, header)) => self.send_requested(id, pid, payload, header),
+                    None => {
+                        if let Some(p) = self.m_peer_map.get(&id).filter(|p| p.link.active()) {
+                            missing.push(p.link.short_id(&pid));
+                        }
+                    }
+                }
+            }
+            if !missing.is_empty() {
+                self.send(id, NetworkMessage::LogNotFound(missing));
+            }
+        }
+
+        fn send_requested(
+            &mut self,
+            id: NodeId,
+            pid: PayloadId,
+            payload: Arc<Vec<u8>>,
+            header: [u8; HEADER_SIZE],
+        ) {
+            if let Some(p) = self.m_peer_map.get_mut(&id) {
+                p.link.known.insert(pid);
+            }
+            self.outbox.push_back(Output::SendLogos {
+                peer: id,
+                payload,
+                header,
+                kind: LogosSend::Requested,
+            });
+        }
+
+        /// `lognotfound`: the peer has not got what we asked for; ask the next announcer.
+        pub(crate) fn process_lognotfound(&mut self, id: NodeId, v: Vec<u64>, now: i64) {
+            if v.len() > MAX_ANNOUNCE_SZ {
+                //DMITRY: lognotfound with more than MAX_ANNOUNCE_SZ (50,000) entries; Core: net_processing.cpp::PeerManagerImpl::ProcessMessage (notfound size over MAX_INV_SZ); changed: Core
+                // ignores an oversized notfound; here it is Misbehaving like announce, as nothing
+                // honest sends one.
+                self.misbehaving(id, &format!("lognotfound message size = {}", v.len()));
+                return;
+            }
+            self.pending_not_found(id, &v, now);
+            for sid in v {
+                self.fetcher.resolve(id, sid);
+            }
+            self.refresh_fetch_deadline(now);
+            self.schedule(id, Some(now));
+        }
+
+        /// A payload arrived from `from`: every announcement of it is settled, and every peer
+        /// that announced it is known to have it.
+        pub(crate) fn settle_arrival(&mut self, from: NodeId, pid: &PayloadId, now: i64) {
+            if let Some(p) = self.m_peer_map.get_mut(&from) {
+                p.link.known.insert(*pid);
+            }
+            if self.fetcher.candidates.is_empty() {
+                return;
+            }
+            let mut hits = Vec::new();
+            for c in &self.fetcher.candidates {
+                if let Some(p) = self.m_peer_map.get(&c.peer) {
+                    if p.link.active() && p.link.short_id(pid) == c.short_id {
+                        hits.push((c.peer, c.short_id));
+                    }
+                }
+            }
+            for (peer, sid) in hits {
+                self.fetcher.resolve(peer, sid);
+                if let Some(p) = self.m_peer_map.get_mut(&peer) {
+                    p.link.known.insert(*pid);
+                }
+            }
+            self.refresh_fetch_deadline(now);
+        }
+
+        /// Send the announcements queued for `id`.
+        pub(crate) fn flush_announcements(&mut self, id: NodeId) {
+            let Some(p) = self.m_peer_map.get_mut(&id) else {
+                return;
+            };
+            if p.link.to_announce.is_empty() {
+                return;
+            }
+            let all = std::mem::take(&mut p.link.to_announce);
+            for chunk in all.chunks(MAX_ANNOUNCE_SZ) {
+                self.send(id, NetworkMessage::Announce(chunk.to_vec()));
+            }
+        }
+
+        /// Make the requests that are due, one `getlogos` per peer.
+        pub(crate) fn fetch_due(&mut self, now: i64) {
+            if self.fetcher.candidates.is_empty() {
+                return;
+            }
+            let mut due = Vec::new();
+            self.fetcher.due(now, &mut due);
+            due.sort_by_key(|(peer, _)| *peer);
+            let mut i = 0;
+            while i < due.len() {
+                let peer = due[i].0;
+                let mut sids = Vec::new();
+                while i < due.len() && due[i].0 == peer {
+                    sids.push(due[i].1);
+                    i += 1;
+                }
+                self.send(peer, NetworkMessage::GetLogos(sids));
+            }
+            self.refresh_fetch_deadline(now);
+        }
+
+        pub(crate) fn refresh_fetch_deadline(&mut self, now: i64) {
+            self.fetch_deadline = self.fetcher.next_deadline(now);
+        }
+
+        /// Keep an accepted (or our own) payload to answer requests.
+        pub(crate) fn pool_insert(
+            &mut self,
+            pid: PayloadId,
+            payload: &Arc<Vec<u8>>,
+            header: [u8; HEADER_SIZE],
+            now: i64,
+        ) {
+            if self.opts.announce.enabled {
+                let opts = self.opts.announce.clone();
+                self.relay_pool.insert(
+                    pid,
+                    Arc::clone(payload),
+                    header,
+                    now.div_euclid(1_000_000),
+                    &opts,
+                );
+            }
+        }
+
+        /// Not in Core: stop serving `pid` (a late verdict found it invalid).
+        pub(crate) fn relay_forget(&mut self, pid: &PayloadId) {
+            self.relay_pool.remove(pid);
+        }
+
+        /// Send a payload on to every fully connected peer but `except`: announced on links
+        /// that negotiated it (pushed to outbound peers when small), pushed on the others.
+        /// Returns how many peers were sent or told.
+        pub(crate) fn relay_to_all(
+            &mut self,
+            pid: PayloadId,
+            payload: &Arc<Vec<u8>>,
+            header: [u8; HEADER_SIZE],
+            except: Option<NodeId>,
+            kind: LogosSend,
+        ) -> usize {
+            let threshold = self.opts.announce.push_threshold;
+            let mut fanout = self.opts.announce.push_fanout;
+            let mut n = 0;
+            let mut told = Vec::new();
+            for (id, p) in self.m_peer_map.iter_mut() {
+                if Some(*id) == except || !p.fully_connected() {
+                    continue;
+                }
+                if p.link.active() {
+                    if p.link.known.contains(&pid) {
+                        // Still learn its short id here, to recognise an announcement of it.
+                        let sid = p.link.short_id(&pid);
+                        p.link.announced.entry(sid).or_insert(pid);
+                        continue;
+                    }
+                    let outbound = !p.conn.is_inbound_conn();
+                    if outbound && (payload.len() < threshold || fanout > 0) {
+                        p.link.known.insert(pid);
+                        if payload.len() >= threshold {
+                            fanout -= 1;
+                        }
+                    } else {
+                        p.link.announce(pid, payload.len());
+                        told.push(*id);
+                        n += 1;
+                        continue;
+                    }
+                }
+                self.outbox.push_back(Output::SendLogos {
+                    peer: *id,
+                    payload: Arc::clone(payload),
+                    header,
+                    kind,
+                });
+                n += 1;
+            }
+            for id in told {
+                self.schedule(id, Some(0));
+            }
+            n
+        }
+    }
+}
