@@ -113,7 +113,8 @@ fn small_payloads_are_pushed_to_outbound_peers() {
     net.connect(inb, a, ConnectionType::OutboundFullRelay);
     net.settle();
     net.propagate(a, &[1u8; 100], false);
-    net.run_for(1_000_000);
+    // Inbound peers hear of our own payloads after own_inbound_delay.
+    net.run_for(3_000_000);
     assert_eq!(count(&net, out, t::ANNOUNCE), 0);
     assert_eq!(count(&net, out, t::LOGOS), 1);
     assert_eq!(count(&net, inb, t::ANNOUNCE), 1);
@@ -196,4 +197,36 @@ fn bitcoin_networks_send_no_relay_messages() {
     for n in [a, b] {
         assert_eq!(count(&net, n, t::SENDANNOUNCE), 0);
     }
+}
+
+/// Our own payload is announced to outbound peers at once and to inbound peers only after
+/// `own_inbound_delay` (so a delegate's many inbound peers fetch it from others).
+#[test]
+fn own_payloads_reach_inbound_peers_later() {
+    let mut net = VNet::new(Chain::LogosRegtest, 9);
+    let (a, out, inb) = (
+        node(&mut net, 1, true),
+        node(&mut net, 2, true),
+        node(&mut net, 3, true),
+    );
+    net.connect(a, out, ConnectionType::OutboundFullRelay);
+    net.connect(inb, a, ConnectionType::OutboundFullRelay);
+    net.settle();
+    let t0 = net.now();
+    net.propagate(a, &[9u8; 2000], false);
+    net.run_for(5_000_000);
+    let first = |n: usize| {
+        net.received_by(n)
+            .into_iter()
+            .find(|x| x.1 == t::ANNOUNCE)
+            .map(|x| x.0)
+            .expect("announced")
+    };
+    let delay = net::peerman::announce_consts::own_inbound_delay(2000);
+    assert!(first(out) < t0 + 100_000, "outbound peer told at once");
+    assert!(
+        first(inb) >= t0 + delay,
+        "inbound peer told after {delay} µs"
+    );
+    assert_eq!(net.nodes[inb].delivered.len(), 1);
 }

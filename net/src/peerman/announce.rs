@@ -62,6 +62,17 @@ pub const SAME_PAYLOAD_WINDOW: i64 = 300_000;
 pub const KNOWN_PER_LINK: usize = 8_192;
 /// Payloads under this size are still pushed to outbound peers.
 pub const DEFAULT_PUSH_THRESHOLD: usize = 512;
+/// Our own payloads are announced to inbound peers this long after outbound ones (µs), plus
+/// [`OWN_INBOUND_DELAY_PER_MB`] per MB, so they hear of it from others first and a node with
+/// many inbound peers (a delegate) does not serve every one of them.
+pub const OWN_INBOUND_ANNOUNCE_DELAY: i64 = 1_000_000;
+/// Extra delay per MB of our own payload before inbound peers hear of it from us (µs).
+pub const OWN_INBOUND_DELAY_PER_MB: i64 = 8_000_000;
+
+/// When inbound peers hear of our own payload of `size` bytes, after the outbound ones (µs).
+pub fn own_inbound_delay(size: usize) -> i64 {
+    OWN_INBOUND_ANNOUNCE_DELAY + size as i64 * OWN_INBOUND_DELAY_PER_MB / 1_000_000
+}
 /// Outbound peers every payload is pushed to (see [`AnnounceOptions::push_fanout`]).
 pub const DEFAULT_PUSH_FANOUT: usize = 0;
 /// Bytes of accepted payloads kept to answer requests.
@@ -151,6 +162,9 @@ pub(crate) struct AnnounceLink {
     announced_order: VecDeque<u64>,
     /// Announcements to send on the next `send_messages`.
     pub(crate) to_announce: Vec<AnnounceEntry>,
+    /// Announcements of our own payloads held back until a time (inbound peers):
+    /// (due µs, id, size).
+    pub(crate) delayed: Vec<(i64, PayloadId, usize)>,
 }
 
 impl AnnounceLink {
@@ -162,6 +176,11 @@ impl AnnounceLink {
     /// The short id of `id` on this link (only meaningful when active).
     pub(crate) fn short_id(&self, id: &PayloadId) -> u64 {
         short_id(self.our_salt, self.their_salt.unwrap_or(0), id)
+    }
+
+    /// When the next held-back announcement is due.
+    pub(crate) fn next_delayed(&self) -> Option<i64> {
+        self.delayed.iter().map(|d| d.0).min()
     }
 
     /// Queue an announcement of `id` (`size` bytes) and remember its short id.
@@ -444,7 +463,7 @@ mod handling {
     use protocol::relay::{AnnounceEntry, SendAnnounce, MAX_ANNOUNCE_SZ, RELAY_PROTOCOL_VERSION};
     use protocol::NetworkMessage;
 
-    use super::Candidate;
+    use super::{own_inbound_delay, Candidate};
     use crate::connection_type::ConnectionType;
     use crate::disconnect::DisconnectReason;
     use crate::eviction::NodeId;
@@ -651,10 +670,25 @@ mod handling {
         }
 
         /// Send the announcements queued for `id`.
-        pub(crate) fn flush_announcements(&mut self, id: NodeId) {
+        pub(crate) fn flush_announcements(&mut self, id: NodeId, now: i64) {
             let Some(p) = self.m_peer_map.get_mut(&id) else {
                 return;
             };
+            if !p.link.delayed.is_empty() {
+                let due: Vec<(i64, PayloadId, usize)> = p
+                    .link
+                    .delayed
+                    .iter()
+                    .copied()
+                    .filter(|d| d.0 <= now)
+                    .collect();
+                p.link.delayed.retain(|d| d.0 > now);
+                for (_, pid, size) in due {
+                    if !p.link.known.contains(&pid) {
+                        p.link.announce(pid, size);
+                    }
+                }
+            }
             if p.link.to_announce.is_empty() {
                 return;
             }
@@ -724,6 +758,7 @@ mod handling {
             header: [u8; HEADER_SIZE],
             except: Option<NodeId>,
             kind: LogosSend,
+            now: i64,
         ) -> usize {
             let threshold = self.opts.announce.push_threshold;
             let mut fanout = self.opts.announce.push_fanout;
@@ -746,6 +781,17 @@ mod handling {
                         if payload.len() >= threshold {
                             fanout -= 1;
                         }
+                    } else if kind == LogosSend::Own && p.conn.is_inbound_conn() {
+                        let sid = p.link.short_id(&pid);
+                        p.link.announced.entry(sid).or_insert(pid);
+                        p.link.delayed.push((
+                            now + own_inbound_delay(payload.len()),
+                            pid,
+                            payload.len(),
+                        ));
+                        told.push(*id);
+                        n += 1;
+                        continue;
                     } else {
                         p.link.announce(pid, payload.len());
                         told.push(*id);

@@ -301,7 +301,14 @@ impl PeerManager {
             self.update(a.from, NodeUpdate::LogosAccepted(now_secs));
         }
         self.pool_insert(id, &a.payload, a.header, now);
-        let n = self.relay_to_all(id, &a.payload, a.header, Some(a.from), LogosSend::Relay);
+        let n = self.relay_to_all(
+            id,
+            &a.payload,
+            a.header,
+            Some(a.from),
+            LogosSend::Relay,
+            now,
+        );
         if n > 0 {
             self.flood.stats.relayed += 1;
         }
@@ -325,7 +332,7 @@ impl PeerManager {
             f.important.insert(hash, Arc::clone(&payload), header);
         }
         self.pool_insert(hash, &payload, header, now);
-        let n = self.relay_to_all(hash, &payload, header, None, LogosSend::Own);
+        let n = self.relay_to_all(hash, &payload, header, None, LogosSend::Own, now);
         if n > 0 {
             self.flood.stats.propagated += 1;
         }

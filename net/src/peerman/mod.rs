@@ -61,9 +61,9 @@ pub use announce::{short_id, AnnounceOptions};
 /// The Stage 2 relay's constants.
 pub mod announce_consts {
     pub use super::announce::{
-        DEFAULT_POOL_MAX_AGE, DEFAULT_POOL_MAX_BYTES, DEFAULT_PUSH_FANOUT, DEFAULT_PUSH_THRESHOLD,
-        INBOUND_DELAY, MAX_CANDIDATES_PER_PEER, MAX_IN_FLIGHT_PER_PEER, REQUEST_TIMEOUT_BASE,
-        REQUEST_TIMEOUT_PER_MB, SAME_PAYLOAD_WINDOW,
+        own_inbound_delay, DEFAULT_POOL_MAX_AGE, DEFAULT_POOL_MAX_BYTES, DEFAULT_PUSH_FANOUT,
+        DEFAULT_PUSH_THRESHOLD, INBOUND_DELAY, MAX_CANDIDATES_PER_PEER, MAX_IN_FLIGHT_PER_PEER,
+        REQUEST_TIMEOUT_BASE, REQUEST_TIMEOUT_PER_MB, SAME_PAYLOAD_WINDOW,
     };
 }
 pub use logos::{FloodOptions, FloodStats};
@@ -500,7 +500,7 @@ impl PeerManager {
         if !send_paused {
             self.maybe_send_catchup(id, now);
         }
-        self.flush_announcements(id);
+        self.flush_announcements(id, now);
         self.fetch_due(now);
     }
 
@@ -671,6 +671,9 @@ impl PeerManager {
                 if self.ctx.local_host.listen() {
                     t = t.min(p.addr.m_next_local_addr_send + 1);
                 }
+            }
+            if let Some(d) = p.link.next_delayed() {
+                t = t.min(d);
             }
             if p.catchup_next.is_some() && !send_paused {
                 t = now;
