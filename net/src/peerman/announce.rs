@@ -69,7 +69,8 @@ pub const OWN_INBOUND_ANNOUNCE_DELAY: i64 = 1_000_000;
 /// Extra delay per MB of our own payload before inbound peers hear of it from us (µs).
 pub const OWN_INBOUND_DELAY_PER_MB: i64 = 8_000_000;
 
-/// When inbound peers hear of our own payload of `size` bytes, after the outbound ones (µs).
+/// Not in Core: when inbound peers hear of our own payload of `size` bytes, after the outbound
+/// ones (µs).
 pub fn own_inbound_delay(size: usize) -> i64 {
     OWN_INBOUND_ANNOUNCE_DELAY + size as i64 * OWN_INBOUND_DELAY_PER_MB / 1_000_000
 }
