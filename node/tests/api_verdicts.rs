@@ -78,7 +78,7 @@ fn api_pending_payload_is_offered_again_and_relayed_once() {
     let (a, b, c) = (start(ra), start_verifier(vb.clone()), start(rc.clone()));
     connect(&b, &a, 1, 1);
     connect(&c, &b, 1, 2);
-    assert!(a.propagate_message(b"child"));
+    assert!(wait_until(WAIT, || a.propagate_message(b"child")));
     assert!(wait_until(WAIT, || vb.verdicts(b"child").len() == 1));
     assert_eq!(
         vb.verdicts(b"child"),
@@ -109,7 +109,7 @@ fn api_late_invalid_stops_the_catch_up() {
     let vb = Verifier::new();
     let (a, b) = (start(ra), start_verifier(vb.clone()));
     connect(&b, &a, 1, 1);
-    assert!(a.propagate_message(b"!parent"));
+    assert!(wait_until(WAIT, || a.propagate_message(b"!parent")));
     assert!(a.propagate_message(b"!other"));
     assert!(wait_until(WAIT, || vb.got.lock().len() == 2));
     let id = b.message_id(b"!parent").expect("running");
@@ -135,7 +135,7 @@ fn api_reject_spares_a_manual_peer_and_a_refused_copy_is_not_judged_again() {
     let (a, b) = (start(Recorder::new()), start_verifier(vb.clone()));
     // B dials A: a manual connection (add_peers).
     connect(&b, &a, 1, 1);
-    assert!(a.propagate_message(b"bad"));
+    assert!(wait_until(WAIT, || a.propagate_message(b"bad")));
     assert!(wait_until(WAIT, || vb.verdicts(b"bad").len() == 1));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(ready_peers(&b), 1, "the manual peer is not punished");
@@ -143,7 +143,7 @@ fn api_reject_spares_a_manual_peer_and_a_refused_copy_is_not_judged_again() {
     // F dials B: inbound at B.
     let f = start(Recorder::new());
     connect(&f, &b, 1, 2);
-    assert!(f.propagate_message(b"bad again"));
+    assert!(wait_until(WAIT, || f.propagate_message(b"bad again")));
     std::thread::sleep(Duration::from_millis(300));
     let vbad = vb.verdicts(b"bad again");
     assert_eq!(vbad, vec![Verdict::Accept], "not on the bad list");
@@ -163,7 +163,7 @@ fn api_reject_disconnects_an_inbound_sender() {
     let e = start_verifier(ve.clone());
     let f = start(Recorder::new());
     connect(&f, &e, 1, 1);
-    assert!(f.propagate_message(b"bad"));
+    assert!(wait_until(WAIT, || f.propagate_message(b"bad")));
     assert!(wait_until(WAIT, || ve.verdicts(b"bad").len() == 1));
     assert!(
         wait_until(WAIT, || ready_peers(&e) == 0),
