@@ -145,7 +145,8 @@ pub fn write_peers_dat(addrman: &AddrMan, message_start: [u8; 4]) -> Vec<u8> {
 
 /// Port of DeserializeDB (addrdb.cpp) for an addrman: check the message start, load the
 /// addrman data into `addrman` (which must be empty), and, if `check_sum`, verify the trailing
-/// checksum with the network hash `hash`. Bytes after the checksum are ignored, as in Core.
+/// checksum with the network hash `hash`. Bytes after the checksum are ignored, as in Core. On
+/// an error the addrman is left empty.
 pub fn deserialize_db(
     addrman: &AddrMan,
     data: &[u8],
@@ -166,16 +167,21 @@ pub fn deserialize_db(
         .into());
     }
     let mut rest: &[u8] = &data[4..];
+    let key = addrman.key();
     addrman.unserialize(&mut rest)?;
     if check_sum {
         // the checksum covers everything read so far (Core's HashVerifier)
         let end = data.len() - rest.len();
-        if rest.len() < 32 {
-            return Err(AddrDbErrorKind::Truncated.into());
-        }
-        let expected = hash.hash(&data[..end]);
-        if rest[..32] != expected {
-            return Err(AddrDbErrorKind::ChecksumMismatch.into());
+        let error = if rest.len() < 32 {
+            Some(AddrDbErrorKind::Truncated)
+        } else {
+            (rest[..32] != hash.hash(&data[..end])).then_some(AddrDbErrorKind::ChecksumMismatch)
+        };
+        if let Some(kind) = error {
+            // Core leaves the data read in the addrman and its callers throw it away; here a
+            // failed load leaves the addrman empty, as a failure inside the data does.
+            addrman.reset_after_failed_load(key);
+            return Err(kind.into());
         }
     }
     Ok(())

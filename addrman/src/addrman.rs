@@ -325,6 +325,12 @@ impl AddrMan {
         Ok(())
     }
 
+    /// Not in Core: empty every table and restore `key`, after a load that failed once the data
+    /// was read (a wrong or missing peers.dat checksum, [`crate::addrdb::deserialize_db`]).
+    pub(crate) fn reset_after_failed_load(&self, key: AddrManKey) {
+        self.cs.lock().reset(key);
+    }
+
     /// Port of AddrMan::Unserialize with DeserializeDB (addrman.cpp, addrdb.cpp): A new addrman loaded from complete peers.dat bytes (message start, data, checksum).
     pub fn deserialize(
         bytes: &[u8],

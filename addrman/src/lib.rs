@@ -28,6 +28,8 @@ pub mod banman;
 pub mod bloom;
 mod bucket_table;
 pub mod clock;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod random;
 pub mod store;
 #[cfg(test)]

@@ -120,9 +120,10 @@ fn send_half(
     wire
 }
 
-/// Not in Core: target `v1_transport`, the receive half of the V1 transport ([`V1Recv`]) fed arbitrary
-/// bytes in arbitrary chunks, as `CNode::receive_msg_bytes` and `receive_payload_direct` feed
-/// it, with hashing on arrival or deferred to the message handler.
+/// Not in Core: target `v1_transport` (as Core's `p2p_transport_serialization`), the receive half
+/// of the V1 transport ([`V1Recv`]) fed arbitrary bytes in arbitrary chunks, as
+/// `CNode::receive_msg_bytes` and `receive_payload_direct` feed it, with hashing on arrival or
+/// deferred to the message handler.
 ///
 /// Input: a configuration byte (network, when payloads are hashed later, the largest message,
 /// whether large payloads are read straight into the transport's buffer, whether checksums are
@@ -235,7 +236,9 @@ const MAX_PEERS: usize = 12;
 /// Most `send_messages` passes at one instant before the harness calls it a busy loop.
 const MAX_PASSES_PER_INSTANT: usize = 256;
 
-/// The flood's bounds in the harness: small, so the fuzzer reaches them.
+/// The flood's bounds in the harness: small, so the fuzzer reaches them (fields added later
+/// keep their defaults).
+#[allow(clippy::needless_update)]
 fn fuzz_flood_options() -> FloodOptions {
     FloodOptions {
         seen_max: 24,
@@ -245,6 +248,7 @@ fn fuzz_flood_options() -> FloodOptions {
         important_max_bytes: 600,
         catchup_window: 120,
         catchup_bytes_per_pass: 200,
+        ..FloodOptions::default()
     }
 }
 
@@ -710,10 +714,17 @@ impl PeermanHarness {
                     );
                     let m = SerializedNetMsg::from_message(&msg).expect("a type we know");
                     assert!(m.data.len() <= MAX_PROTOCOL_MESSAGE_LENGTH as usize);
-                    assert_eq!(
-                        NetworkMessage::decode_payload(m.m_type, &m.data),
-                        Ok(msg.clone())
-                    );
+                    // What the peer reads encodes back to the same bytes (a pre-BIP31 `ping`,
+                    // with no nonce, is the one message sent in a form Core would not parse).
+                    match NetworkMessage::decode_payload(m.m_type, &m.data) {
+                        Ok(back) => assert_eq!(back.encode_payload(), *m.data),
+                        Err(e) => assert!(
+                            matches!(&msg, NetworkMessage::Unknown { command, payload }
+                                if command == t::PING && payload.is_empty()),
+                            "{} we send does not decode: {e}",
+                            m.m_type
+                        ),
+                    }
                     match &msg {
                         NetworkMessage::Addr(v) | NetworkMessage::AddrV2(v) => {
                             assert!(v.len() <= MAX_ADDR_TO_SEND, "addr of {} entries", v.len());
@@ -774,6 +785,9 @@ impl PeermanHarness {
                 Output::Update { peer, .. } => {
                     assert!(self.peers.contains_key(&peer), "update of unknown peer");
                 }
+                // Stage 2 (issue 11): the relay's outputs get their checks here.
+                #[allow(unreachable_patterns)]
+                _ => {}
             }
         }
     }
@@ -783,6 +797,8 @@ impl PeermanHarness {
     fn answer_pending(&mut self) {
         while let Some(p) = self.pending.pop_front() {
             let b = p.payload.first().copied().unwrap_or(0);
+            // Stage 2 (issue 11): the other verdicts (reject, pending) and the pending pool's
+            // caps belong here.
             self.pm
                 .deliver_verdict(p.id, (b & 1 == 1).into(), b & 2 == 2, self.now);
         }
@@ -834,10 +850,10 @@ impl PeermanHarness {
     }
 }
 
-/// Not in Core: target `peerman`, one [`PeerManager`] fed arbitrary sequences of connections, messages
-/// (built field by field or raw, of every type), disconnections, timer passes in virtual time,
-/// its own payloads, pings, paused send queues and the upper layer's verdicts, as `CConnman`
-/// drives it.
+/// Not in Core: target `peerman` (as Core's `process_messages`), one [`PeerManager`] fed arbitrary
+/// sequences of connections, messages (built field by field or raw, of every type), disconnections,
+/// timer passes in virtual time, its own payloads, pings, paused send queues and the upper layer's
+/// verdicts, as `CConnman` drives it.
 ///
 /// After every step: no panic; the manager holds state for exactly the open connections; the
 /// seen-set, the recent rejects and the store of important payloads are within their caps;

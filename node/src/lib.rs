@@ -12,6 +12,8 @@ pub mod api;
 pub mod args;
 pub mod datadir;
 pub mod ffi;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod init;
 pub mod logging;
 pub mod rpc;

@@ -9,7 +9,7 @@
 //! `net::fuzz` (the V1 transport, the peer manager), `addrman::fuzz` (address manager
 //! operations, peers.dat, banlist.json, stored values), `node::fuzz` (HTTP requests, JSON-RPC).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::address::{AddrSerParams, CAddress};
 use crate::message::{net_msg_type as t, ALL_NET_MESSAGE_TYPES};
@@ -101,10 +101,20 @@ impl<'a> FuzzInput<'a> {
     }
 }
 
-/// Runs `target` on every file of the corpus directory `dir` (in name order) and returns how
-/// many there were. Panics, naming the file, if the target does; and if the directory is
-/// missing or empty, so that a lost corpus fails the test rather than passing it vacuously.
-pub fn replay_corpus(dir: &Path, target: fn(&[u8])) -> usize {
+/// The committed corpus of fuzz target `target`: `fuzz/corpus/<target>/` in this workspace.
+pub fn corpus_dir(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target)
+}
+
+/// Runs `target` on every file of its committed corpus ([`corpus_dir`] of `name`), in name
+/// order, and returns how many there were. Panics, naming the file, if the target does; and if
+/// the directory is missing or empty, so that a lost corpus fails the test rather than passing
+/// it vacuously.
+pub fn replay_corpus(name: &str, target: fn(&[u8])) -> usize {
+    let dir = corpus_dir(name);
+    let dir = dir.as_path();
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
         .map(|e| e.expect("corpus entry").path())
@@ -139,7 +149,8 @@ fn lossy_user_agent(msg: &NetworkMessage) -> bool {
     matches!(msg, NetworkMessage::Version(v) if v.user_agent.contains('\u{FFFD}'))
 }
 
-/// Target `message_decode`: the one message decoder the node runs, for every message type.
+/// Not in Core: target `message_decode`, the one message decoder the node runs, for every message
+/// type.
 ///
 /// The first byte picks the type ([`fuzz_message_types`]), the rest is the payload. The
 /// receive path's [`NetworkMessage::decode_payload_owned`] must agree with
