@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use netbase::{CNetAddr, CService, NetGroupManager, Network};
-use parking_lot::Mutex;
 use protocol::fuzz::FuzzInput;
 use protocol::{CAddress, Chain, HashKind, NetworkParams, ServiceFlags};
 use rand_chacha::ChaCha20Rng;
@@ -16,9 +15,7 @@ use rand_core::SeedableRng;
 use crate::banlist_json::{list_banned, read_banlist_json, write_banlist_json};
 use crate::banman::{BanMan, CBanEntry, MemoryBanDb};
 use crate::clock::{Clock, MockClock};
-use crate::store::{
-    AddrManOptions, KvBanDb, KvStore, StoreError, BANLIST_KEY, PEERS_BACKUP_KEY, PEERS_KEY,
-};
+use crate::store::{AddrManOptions, KvBanDb, KvStore, BANLIST_KEY, PEERS_BACKUP_KEY, PEERS_KEY};
 use crate::{read_from_stream, read_peers_dat, write_peers_dat, AddrMan};
 
 /// The time the targets start at, seconds.
@@ -326,33 +323,6 @@ pub fn banlist_json(data: &[u8]) {
     assert_eq!(db.stored(), Some(kept));
 }
 
-/// A [`KvStore`] in memory: the load paths ([`KvStore::load_addrman_or_move_aside`],
-/// [`KvStore::load_banlist`], [`KvBanDb`]) are the store trait's own methods, the same for the
-/// LMDB [`crate::store::Store`], whose code only moves the bytes.
-#[derive(Default)]
-struct FuzzStore {
-    values: Mutex<BTreeMap<String, Vec<u8>>>,
-}
-
-impl KvStore for FuzzStore {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.values.lock().get(key).cloned())
-    }
-    fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.values.lock().insert(key.to_string(), value.to_vec());
-        Ok(())
-    }
-    fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        Ok(self.values.lock().remove(key).is_some())
-    }
-    fn name(&self) -> String {
-        "fuzz".to_string()
-    }
-    fn now(&self) -> i64 {
-        START
-    }
-}
-
 /// Not in Core: target `store_values`, the values a node finds in its store at start, loaded as the
 /// node loads them (`load_addrman_or_move_aside`, then `BanMan` over the stored ban list).
 ///
@@ -380,14 +350,14 @@ pub fn store_values(data: &[u8]) {
         let hash = params.hash_kind.hash(&peers);
         peers.extend_from_slice(&hash);
     }
-    let store = Arc::new(FuzzStore::default());
+    let store = Arc::new(crate::store::MemoryStore::default());
     if cfg & 2 != 0 {
         store.put(PEERS_KEY, &peers).expect("memory");
     }
     if cfg & 4 != 0 {
         store.put(BANLIST_KEY, banlist).expect("memory");
     }
-    let key_before = store.values.lock().keys().cloned().collect::<Vec<_>>();
+    let key_before = store.list_keys().expect("memory").unwrap_or_default();
 
     let opts = AddrManOptions {
         params,
@@ -398,7 +368,13 @@ pub fn store_values(data: &[u8]) {
         .load_addrman_or_move_aside(NetGroupManager::new(), &opts)
         .expect("a memory store does not fail");
     assert_eq!(addrman.check_addrman(), 0);
-    let values = store.values.lock().clone();
+    let values: BTreeMap<String, Vec<u8>> = store
+        .list_keys()
+        .expect("memory")
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|k| store.get(&k).expect("memory").map(|v| (k, v)))
+        .collect();
     if recovered.is_some() {
         assert_eq!(addrman.size(None, None), 0);
         let aside = values
@@ -437,11 +413,11 @@ pub fn store_values(data: &[u8]) {
         .expect("the stored ban list reads after start");
     assert_eq!(stored.bans, bans);
     // Nothing stored before is lost: every old key still holds its value or was moved aside.
-    let after = store.values.lock();
+    let after = store.list_keys().expect("memory").unwrap_or_default();
     for k in key_before {
-        if !after.contains_key(&k) {
+        if !after.contains(&k) {
             assert!(
-                after.keys().any(|n| n.starts_with(&format!("{k}."))),
+                after.iter().any(|n| n.starts_with(&format!("{k}."))),
                 "{k} vanished"
             );
         }

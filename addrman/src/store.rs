@@ -904,6 +904,32 @@ pub fn move_file_aside(path: &Path) -> Result<PathBuf, StoreError> {
     Ok(bak)
 }
 
+/// Not in Core: a store in memory only (nothing survives the process): the library's
+/// `Storage::Memory`, tests and the fuzzers.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    values: parking_lot::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+}
+
+impl KvStore for MemoryStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.values.lock().get(key).cloned())
+    }
+    fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.values.lock().insert(key.to_string(), value.to_vec());
+        Ok(())
+    }
+    fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.values.lock().remove(key).is_some())
+    }
+    fn list_keys(&self) -> Result<Option<Vec<String>>, StoreError> {
+        Ok(Some(self.values.lock().keys().cloned().collect()))
+    }
+    fn name(&self) -> String {
+        "memory".to_string()
+    }
+}
+
 #[cfg(test)]
 #[allow(non_snake_case)]
 mod tests {

@@ -13,7 +13,6 @@
 //! ([`Storage::DataDir`]), an LMDB environment the host opened ([`Storage::HostEnv`]), any other
 //! implementation ([`Storage::Custom`], used by the C ABI for a raw `MDB_env *`), or memory.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -77,30 +76,8 @@ impl fmt::Display for P2pError {
 
 impl std::error::Error for P2pError {}
 
-/// A store in memory only (nothing survives the process).
-#[derive(Debug, Default)]
-pub struct MemoryStore {
-    values: Mutex<BTreeMap<String, Vec<u8>>>,
-}
-
-impl KvStore for MemoryStore {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.values.lock().get(key).cloned())
-    }
-    fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.values.lock().insert(key.to_string(), value.to_vec());
-        Ok(())
-    }
-    fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        Ok(self.values.lock().remove(key).is_some())
-    }
-    fn list_keys(&self) -> Result<Option<Vec<String>>, StoreError> {
-        Ok(Some(self.values.lock().keys().cloned().collect()))
-    }
-    fn name(&self) -> String {
-        "memory".to_string()
-    }
-}
+/// A store in memory only (moved to the address manager's crate, where the fuzzers use it too).
+pub use addrman::store::MemoryStore;
 
 /// Where the address database and the ban list live (DESIGN.md "Storage").
 #[derive(Clone)]

@@ -180,21 +180,13 @@ impl RpcBackend for FuzzBackend {
         max_pct: usize,
         network: Option<Network>,
     ) -> Vec<NodeAddress> {
-        net::addr_cache::get_addresses(
+        crate::rpc_backend::node_addresses(
             &self.addrman,
-            Some(&self.banman),
+            &self.banman,
             max_addresses,
             max_pct,
             network,
-            true,
         )
-        .into_iter()
-        .map(|a| NodeAddress {
-            service: a.service,
-            services: a.n_services.0,
-            time: a.n_time,
-        })
-        .collect()
     }
     fn get_mapped_as(&self, addr: &CNetAddr) -> u32 {
         self.addrman.netgroupman().get_mapped_as(addr)

@@ -45,6 +45,25 @@ pub struct NodeRpcBackend {
 }
 
 /// Wall clock, Unix seconds (Core's `GetTime()` without mock time).
+/// Not in Core: the addresses `getnodeaddresses` returns (Core's `CConnman::GetAddresses` with
+/// the ban filter, as `NodeAddress` rows).
+pub(crate) fn node_addresses(
+    addrman: &AddrMan,
+    banman: &BanMan,
+    max_addresses: usize,
+    max_pct: usize,
+    network: Option<Network>,
+) -> Vec<NodeAddress> {
+    net::addr_cache::get_addresses(addrman, Some(banman), max_addresses, max_pct, network, true)
+        .into_iter()
+        .map(|a| NodeAddress {
+            service: a.service,
+            services: a.n_services.0,
+            time: a.n_time,
+        })
+        .collect()
+}
+
 fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -288,21 +307,7 @@ impl RpcBackend for NodeRpcBackend {
         let Some(n) = self.node() else {
             return Vec::new();
         };
-        net::addr_cache::get_addresses(
-            &n.addrman,
-            Some(&n.banman),
-            max_addresses,
-            max_pct,
-            network,
-            true,
-        )
-        .into_iter()
-        .map(|a| NodeAddress {
-            service: a.service,
-            services: a.n_services.0,
-            time: a.n_time,
-        })
-        .collect()
+        node_addresses(&n.addrman, &n.banman, max_addresses, max_pct, network)
     }
 
     fn get_mapped_as(&self, addr: &CNetAddr) -> u32 {
