@@ -372,9 +372,13 @@ fn rpc_net__two_nodes_every_call() {
     );
     let before_b = b.call("getlogosinfo", json!([]));
     assert_eq!(b.call("sendlogos", json!(["deadbeef01"])), true);
-    let after_a = wait_for("A's delivery of the logos payload", || {
+    // Delivery is counted when the payload is handed to the upper layer; the seen-set takes it
+    // once the upper layer's verdict is back, a moment later.
+    let after_a = wait_for("A's delivery and verdict on the logos payload", || {
         let v = a.call("getlogosinfo", json!([]));
-        (v["messages_delivered"] != before_a["messages_delivered"]).then_some(v)
+        (v["messages_delivered"] != before_a["messages_delivered"]
+            && v["seen_set_size"] != before_a["seen_set_size"])
+            .then_some(v)
     });
     let n = |v: &Value, k: &str| v[k].as_u64().unwrap();
     assert_eq!(
