@@ -30,6 +30,8 @@ options (each also a field of the TOML file, with '_' for '-'):
   --silent-share F         with --relay announce: share of nodes that announce and never deliver
   --push-threshold BYTES   with --relay announce: smaller payloads are pushed to outbound peers
   --push-fanout K          with --relay announce: outbound peers every payload is pushed to
+  --pending-share F        share of payloads sent before the next payload, which they depend on
+                           (the upper layer answers Pending until it has that one; default 0)
   --addr-known-elements N  capacity of each connection's known-address filter (default 1000;
                            Core's is 5000)
   --compare-relays         run flood, then announce, with the same seed, into DIR/flood and
@@ -97,6 +99,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "--silent-share" => cfg.silent_share = num(value(&mut it, f)?, f)?,
             "--push-threshold" => cfg.push_threshold = num(value(&mut it, f)?, f)?,
             "--push-fanout" => cfg.push_fanout = num(value(&mut it, f)?, f)?,
+            "--pending-share" => cfg.pending_share = num(value(&mut it, f)?, f)?,
             "--scenario" => {
                 cfg.scenario = choice::<Scenario>(
                     value(&mut it, f)?,

@@ -188,6 +188,11 @@ pub struct SimConfig {
     pub push_threshold: usize,
     /// With `--relay announce`: outbound peers every payload is pushed to.
     pub push_fanout: usize,
+    /// Share of payloads sent before the payload they depend on (the next one of the
+    /// workload, sent `1 / rate` later, maybe by another node): the upper layer answers
+    /// `Pending` with that payload's id until it has accepted it, as a node does with a
+    /// post-commit that arrives before one of its transactions.
+    pub pending_share: f64,
     /// Capacity of each connection's filter of addresses the peer knows (Core's
     /// `m_addr_known`: 5,000 addresses, 27 KB). The simulator's default, 1,000 (5.4 KB), lets
     /// 10,000 nodes fit in memory; a peer hears fewer than 1,000 distinct addresses in a run
@@ -236,6 +241,7 @@ impl Default for SimConfig {
             silent_share: 0.0,
             push_threshold: net::peerman::AnnounceOptions::default().push_threshold,
             push_fanout: net::peerman::AnnounceOptions::default().push_fanout,
+            pending_share: 0.0,
             churn: ChurnConfig::default(),
             eclipse: EclipseConfig::default(),
             partition: PartitionConfig::default(),
@@ -281,6 +287,7 @@ impl SimConfig {
         share("partition.fraction", self.partition.fraction)?;
         share("--flood-only-share", self.flood_only_share)?;
         share("--silent-share", self.silent_share)?;
+        share("--pending-share", self.pending_share)?;
         if self.inbound_share * self.nodes as f64 <= 0.0 {
             return Err("--inbound-share leaves no listening node: nobody could connect".into());
         }
@@ -301,6 +308,12 @@ impl SimConfig {
                 "--delegates ({}) cannot exceed --nodes ({})",
                 self.delegates, self.nodes
             ));
+        }
+        if self.backend == Backend::Loopback && self.pending_share > 0.0 {
+            return Err(
+                "--pending-share needs --backend sim (the loopback nodes' upper layer accepts all)"
+                    .into(),
+            );
         }
         if self.backend == Backend::Loopback && self.nodes > 150 {
             return Err(format!(

@@ -37,6 +37,7 @@ use net::peerman::{
     PeerManagerOptions,
 };
 use net::siphash::RandomizerSeeds;
+use net::upper::Verdict;
 use net::NodeId;
 use netbase::{CNetAddr, CService, NetGroupManager, ReachableNets};
 use protocol::{CAddress, Chain, NetworkParams};
@@ -87,8 +88,8 @@ enum Ev {
     Wake { node: u32 },
     /// A dial completes (or fails).
     Connect(Box<Dial>),
-    /// The upper layer's verify time is over.
-    Verdict { node: u32, frame: u32, accept: bool },
+    /// The upper layer's verify time is over: it answers on the payload of `frame`.
+    Verdict { node: u32, frame: u32 },
     /// The workload's message `msg` is sent.
     Originate { msg: u32 },
     /// A connection is lost.
@@ -144,6 +145,8 @@ impl Ord for Item {
 struct Payload {
     msg: u32,
     valid: bool,
+    /// The message it depends on (`--pending-share`).
+    depends_on: Option<u32>,
 }
 
 /// Progress of a run, for the progress bar.
@@ -181,6 +184,9 @@ pub struct Sim {
     frames: Vec<Frame>,
     /// Hops of each (message, node) first arrival, `u16::MAX` until then.
     hops: Vec<Vec<u16>>,
+    /// Times each (message, node) upper layer accepted the message (the originator's own
+    /// counts as one).
+    accepts: Vec<Vec<u8>>,
     messages: Vec<MessageRecord>,
     workload_start: i64,
     end: i64,
@@ -239,6 +245,7 @@ impl Sim {
             payloads: HashMap::new(),
             frames: Vec::new(),
             hops: Vec::new(),
+            accepts: Vec::new(),
             messages: Vec::new(),
             workload_start,
             end,
@@ -380,6 +387,7 @@ impl Sim {
             },
         });
         self.hops.iter_mut().for_each(|h| h.push(u16::MAX));
+        self.accepts.iter_mut().for_each(|a| a.push(0));
         if listening {
             self.by_addr.insert(addr, index);
         }
@@ -530,17 +538,10 @@ impl Sim {
             Ev::Process { link, to, wire } => self.on_process(link, to, wire),
             Ev::Wake { node } => self.on_wake(node),
             Ev::Connect(d) => self.on_connect(d.from, d.addr, d.conn_type),
-            Ev::Verdict {
-                node,
-                frame,
-                accept,
-            } => {
+            Ev::Verdict { node, frame } => {
                 let id = self.frames[frame as usize].hash;
                 if self.nodes[node as usize].alive {
-                    let now = self.now;
-                    self.nodes[node as usize]
-                        .pm
-                        .deliver_verdict(id, accept.into(), false, now);
+                    self.answer(node, id);
                     self.pump(node);
                 }
             }
@@ -791,10 +792,7 @@ impl Sim {
     /// The upper layer gets a new payload: record its first arrival, then answer after the
     /// verify time.
     fn deliver(&mut self, i: u32, peer: NodeId, id: [u8; 32], _payload: &[u8]) {
-        let (msg, valid) = match self.payloads.get(&id) {
-            Some(p) => (Some(p.msg), p.valid),
-            None => (None, false),
-        };
+        let msg = self.payloads.get(&id).map(|p| p.msg);
         if let Some(m) = msg {
             let from = self.nodes[i as usize].peers.get(&peer).map(|p| {
                 let l = &self.links[p.link as usize];
@@ -819,20 +817,42 @@ impl Sim {
         }
         let verify = (self.cfg.verify_ms * 1000.0) as i64;
         if let (Some(frame), true) = (msg, verify > 0) {
-            self.push(
-                self.now + verify,
-                Ev::Verdict {
-                    node: i,
-                    frame,
-                    accept: valid,
-                },
-            );
+            self.push(self.now + verify, Ev::Verdict { node: i, frame });
         } else {
-            let now = self.now;
-            self.nodes[i as usize]
-                .pm
-                .deliver_verdict(id, valid.into(), false, now);
+            self.answer(i, id);
         }
+    }
+
+    /// Node `i`'s upper layer answers on payload `id` once its verify time is over: a payload
+    /// outside the workload or drawn invalid is ignored; one whose dependency the node has
+    /// not accepted yet is `Pending` on it; any other is accepted (and counted).
+    fn answer(&mut self, i: u32, id: [u8; 32]) {
+        let verdict = match self.payloads.get(&id) {
+            Some(p) if p.valid => match p.depends_on {
+                Some(d) if self.accepts[d as usize][i as usize] == 0 => {
+                    Verdict::Pending(vec![self.frames[d as usize].hash])
+                }
+                _ => {
+                    let m = p.msg as usize;
+                    let a = &mut self.accepts[m][i as usize];
+                    *a = a.saturating_add(1);
+                    if !self.nodes[i as usize].attacker {
+                        let rec = &mut self.messages[m];
+                        if *a == 1 {
+                            rec.accepted += 1;
+                        } else {
+                            rec.accepted_again += 1;
+                        }
+                    }
+                    Verdict::Accept
+                }
+            },
+            _ => Verdict::Ignore,
+        };
+        let now = self.now;
+        self.nodes[i as usize]
+            .pm
+            .deliver_verdict(id, verdict, false, now);
     }
 
     // ----- timers --------------------------------------------------------------------------
@@ -1234,6 +1254,8 @@ impl Sim {
     fn schedule_workload(&mut self) {
         let interval = 1e6 / self.cfg.rate;
         let mut filler = ChaCha20Rng::seed_from_u64(self.cfg.seed ^ 0x6c6f_676f_735f_7061);
+        // Its own stream, so runs without dependents draw what they drew before.
+        let mut deps = ChaCha20Rng::seed_from_u64(self.cfg.seed ^ 0x6465_7065_6e64_7321);
         for m in 0..self.cfg.messages {
             let sent_us = (m as f64 * interval) as i64;
             let mut payload = vec![0u8; self.cfg.size.max(8)];
@@ -1242,11 +1264,16 @@ impl Sim {
             payload.truncate(self.cfg.size.max(8));
             let hash = self.params.hash_kind.hash(&payload);
             let valid = topology::chance(&mut self.rng, self.cfg.accept_ratio);
+            let depends_on = (m + 1 < self.cfg.messages
+                && self.cfg.pending_share > 0.0
+                && topology::chance(&mut deps, self.cfg.pending_share))
+            .then_some(m as u32 + 1);
             self.payloads.insert(
                 hash,
                 Payload {
                     msg: m as u32,
                     valid,
+                    depends_on,
                 },
             );
             self.messages.push(MessageRecord {
@@ -1256,8 +1283,11 @@ impl Sim {
                 sent_us,
                 arrivals: Vec::new(),
                 targets: 0,
+                depends_on: depends_on.map(|d| d as usize),
+                ..MessageRecord::default()
             });
             self.hops.push(vec![u16::MAX; self.nodes.len()]);
+            self.accepts.push(vec![0; self.nodes.len()]);
             let header = protocol::MessageHeader::frame(
                 self.params.message_start,
                 protocol::message::net_msg_type::LOGOS,

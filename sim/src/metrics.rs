@@ -30,6 +30,13 @@ pub struct MessageRecord {
     pub arrivals: Vec<Arrival>,
     /// Nodes alive when it was sent, originator excluded: the nodes it should reach.
     pub targets: u32,
+    /// The message it depends on (`--pending-share`): sent after it, and its upper layers
+    /// answer `Pending` until they have accepted that one.
+    pub depends_on: Option<usize>,
+    /// Nodes whose upper layer accepted it (the originator excluded).
+    pub accepted: u32,
+    /// Acceptances beyond each node's first: a payload must reach acceptance once per node.
+    pub accepted_again: u32,
 }
 
 /// What one node did during the workload.
@@ -61,6 +68,12 @@ pub struct NodeRecord {
     pub control_up: u64,
     /// Bytes of every other message received during the workload.
     pub control_down: u64,
+    /// Payloads its upper layer answered `Pending` on (entered its pending pool).
+    pub pending_added: u64,
+    /// Pending payloads offered to its upper layer again once what they waited for came.
+    pub pending_reoffered: u64,
+    /// `getlogosid` requests it sent for what pending payloads waited for.
+    pub dependency_requests: u64,
 }
 
 /// The attacker's hold on the victims at one moment (eclipse scenario).
@@ -190,6 +203,20 @@ pub struct Summary {
     pub hops: Hops,
     /// Connections per node.
     pub degree: Degree,
+    /// Messages sent before the message they depend on (`--pending-share`).
+    pub dependents: usize,
+    /// Acceptances of the dependents over (dependents × nodes each should reach): 1 when
+    /// every one was accepted everywhere despite arriving before what it needs.
+    pub dependents_accepted_fraction: f64,
+    /// Payloads that entered a pending pool, over every honest node.
+    pub pending_added: u64,
+    /// Pending payloads offered again, over every honest node.
+    pub pending_reoffered: u64,
+    /// `getlogosid` requests, over every honest node.
+    pub dependency_requests: u64,
+    /// Acceptances beyond a node's first, over every message (must be 0: each payload reaches
+    /// the upper layer's acceptance once).
+    pub accepted_more_than_once: u64,
     /// Highest attacker share of a victim's outbound slots (eclipse scenario; 0 otherwise).
     pub eclipse_max_share: f64,
     /// Virtual seconds simulated (real seconds for the loopback backend).
@@ -241,6 +268,13 @@ impl RunResult {
         delays.sort_unstable();
         hops.sort_unstable();
         to_all.sort_unstable();
+        let dependents: Vec<&MessageRecord> = self
+            .messages
+            .iter()
+            .filter(|m| m.depends_on.is_some())
+            .collect();
+        let dep_targets: u64 = dependents.iter().map(|m| u64::from(m.targets)).sum();
+        let dep_accepted: u64 = dependents.iter().map(|m| u64::from(m.accepted)).sum();
 
         let sum = |f: &dyn Fn(&NodeRecord) -> u64| honest.iter().map(|n| f(n)).sum::<u64>() as f64;
         let per = |x: f64| round6(x / n_honest / n_msgs);
@@ -308,6 +342,20 @@ impl RunResult {
                     honest.iter().map(|n| f64::from(n.outbound)).sum::<f64>() / n_honest,
                 ),
             },
+            dependents: dependents.len(),
+            dependents_accepted_fraction: round6(if dep_targets == 0 {
+                0.0
+            } else {
+                dep_accepted as f64 / dep_targets as f64
+            }),
+            pending_added: honest.iter().map(|n| n.pending_added).sum(),
+            pending_reoffered: honest.iter().map(|n| n.pending_reoffered).sum(),
+            dependency_requests: honest.iter().map(|n| n.dependency_requests).sum(),
+            accepted_more_than_once: self
+                .messages
+                .iter()
+                .map(|m| u64::from(m.accepted_again))
+                .sum(),
             eclipse_max_share: round6(self.eclipse.iter().map(|s| s.max_share).fold(0.0, f64::max)),
             run_seconds: round6(self.run_seconds),
             wall_seconds: (self.wall_seconds * 1000.0).round() / 1000.0,
@@ -351,6 +399,9 @@ mod tests {
                     sent_us: 0,
                     arrivals: vec![arrival(1, 1000, 1), arrival(2, 3000, 2)],
                     targets: 2,
+                    depends_on: Some(1),
+                    accepted: 1,
+                    accepted_again: 2,
                 },
                 MessageRecord {
                     index: 1,
@@ -359,6 +410,7 @@ mod tests {
                     sent_us: 10,
                     arrivals: vec![arrival(0, 2000, 1)],
                     targets: 2,
+                    ..MessageRecord::default()
                 },
             ],
             node_records: vec![
@@ -382,6 +434,10 @@ mod tests {
         assert_eq!(s.hops.max, 2);
         assert_eq!(s.degree.max, 4);
         assert_eq!(s.degree.mean_outbound, 2.0);
+        // One dependent, accepted by 1 of its 2 targets, twice more by someone.
+        assert_eq!(s.dependents, 1);
+        assert_eq!(s.dependents_accepted_fraction, 0.5);
+        assert_eq!(s.accepted_more_than_once, 2);
     }
 
     #[test]

@@ -1318,6 +1318,7 @@ mod tests {
                     sent_us: i64::from(i) * 1_000_000,
                     arrivals,
                     targets: 39,
+                    ..MessageRecord::default()
                 }
             })
             .collect();

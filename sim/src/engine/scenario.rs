@@ -47,6 +47,8 @@ impl Sim {
         rec.origin = origin;
         rec.targets = alive.len() as u32 - 1;
         self.hops[msg as usize][origin as usize] = 0;
+        // Its own payload counts as accepted by its upper layer (`propagate`).
+        self.accepts[msg as usize][origin as usize] = 1;
         let f = self.frames[msg as usize].clone();
         let now = self.now;
         self.nodes[origin as usize]
@@ -311,7 +313,15 @@ impl Sim {
             node_records: self
                 .nodes
                 .iter()
-                .map(|n| NodeRecord { ..n.record.clone() })
+                .map(|n| {
+                    let p = n.pm.pending_stats();
+                    NodeRecord {
+                        pending_added: p.added,
+                        pending_reoffered: p.reoffered,
+                        dependency_requests: p.requests_sent,
+                        ..n.record.clone()
+                    }
+                })
                 .collect(),
             eclipse: self.eclipse.clone(),
             wall_seconds: 0.0,
@@ -430,6 +440,38 @@ mod tests {
         for m in &sim.messages {
             assert!(m.targets < 200 + 30 && m.targets > 150, "{}", m.targets);
             assert!(m.arrivals.len() as u32 >= m.targets * 9 / 10, "{m:?}");
+        }
+    }
+    /// Payloads sent before the one they depend on wait in the pending pools and are accepted
+    /// once by every node when it comes, with either relay; nothing else waits, and nothing is
+    /// accepted twice.
+    #[test]
+    fn dependents_are_accepted_once_everywhere_after_their_dependency() {
+        for relay in [crate::config::Relay::Flood, crate::config::Relay::Announce] {
+            let mut cfg = small(Scenario::Propagation);
+            cfg.relay = relay;
+            cfg.messages = 20;
+            cfg.pending_share = 0.3;
+            let sim = run(cfg);
+            let s = sim.result().summarize("sim", "-", "propagation", 1024);
+            assert!(s.dependents >= 3, "{relay:?}: {} dependents", s.dependents);
+            assert_eq!(s.dependents_accepted_fraction, 1.0, "{relay:?}");
+            assert_eq!(s.accepted_more_than_once, 0, "{relay:?}");
+            assert!(s.pending_added > 0, "{relay:?}: no payload waited");
+            assert_eq!(s.pending_reoffered, s.pending_added, "{relay:?}");
+            for m in &sim.messages {
+                // Every node but the originator accepted it, once.
+                assert_eq!(m.accepted, m.targets, "{relay:?}: {m:?}");
+                let twice = sim.accepts[m.index].iter().filter(|&&a| a > 1).count();
+                assert_eq!(twice, 0, "{relay:?}: message {} accepted twice", m.index);
+            }
+            // Without dependents nothing waits.
+            let mut plain = small(Scenario::Propagation);
+            plain.relay = relay;
+            let s = run(plain)
+                .result()
+                .summarize("sim", "-", "propagation", 1024);
+            assert_eq!((s.dependents, s.pending_added), (0, 0));
         }
     }
 }
