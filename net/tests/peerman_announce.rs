@@ -230,3 +230,107 @@ fn own_payloads_reach_inbound_peers_later() {
     );
     assert_eq!(net.nodes[inb].delivered.len(), 1);
 }
+
+/// An announcement that arrives while the payload it names waits for the upper layer's verdict
+/// (it queued behind the payload on the downlink) is known for what it is: not fetched again.
+#[test]
+fn announcement_during_the_verdict_is_not_fetched() {
+    let mut net = VNet::new(Chain::LogosRegtest, 8);
+    let (a, b, r) = (
+        node(&mut net, 1, true),
+        node(&mut net, 2, true),
+        node(&mut net, 3, true),
+    );
+    net.connect(r, a, ConnectionType::OutboundFullRelay);
+    net.connect(r, b, ConnectionType::OutboundFullRelay);
+    net.settle();
+    net.nodes[r].hold_verdicts = true;
+    let payload = vec![0x42; 20_000];
+    net.propagate(a, &payload, false);
+    net.run_for(3_000_000);
+    assert_eq!(net.nodes[r].delivered.len(), 1, "the payload came from A");
+    // B announces it now, while R's upper layer is still judging it.
+    net.propagate(b, &payload, false);
+    net.run_for(3_000_000);
+    assert_eq!(count(&net, b, t::GETLOGOS), 0, "B was asked for what R has");
+    assert_eq!(count(&net, r, t::LOGOS), 1);
+    net.release_verdicts(r);
+    net.run_for(3_000_000);
+    assert_eq!(count(&net, r, t::LOGOS), 1, "one copy in all");
+}
+
+/// The peer that delivers a new small payload first is asked to push (`sendpush`, as BIP152's
+/// `sendcmpct(1)`), then pushes the next small payload instead of announcing it; a large one is
+/// still announced; a newer first deliverer takes its place and the old one is told to stop.
+#[test]
+fn first_deliverer_is_asked_to_push_small_payloads() {
+    let mut net = VNet::new(Chain::LogosRegtest, 9);
+    let mut spec = net.spec(v4(11, 0, 3, 1, PORT));
+    spec.opts.announce.enabled = true;
+    spec.opts.announce.push_peers = 1;
+    let r = net.add(spec);
+    let (a, b) = (node(&mut net, 1, true), node(&mut net, 2, true));
+    net.connect(r, a, ConnectionType::OutboundFullRelay);
+    net.connect(r, b, ConnectionType::OutboundFullRelay);
+    net.settle();
+    net.propagate(a, &[1u8; 1000], false);
+    net.run_for(3_000_000);
+    let push_msgs = |net: &VNet, n: usize| -> Vec<NetworkMessage> {
+        net.received_by(n)
+            .into_iter()
+            .filter(|x| x.1 == t::SENDPUSH)
+            .map(|x| NetworkMessage::decode_payload(t::SENDPUSH, &x.3).unwrap())
+            .collect()
+    };
+    assert_eq!(push_msgs(&net, a), vec![NetworkMessage::SendPush(true)]);
+    // A pushes the next small payload: no announcement, no request.
+    let (ann, get) = (count(&net, r, t::ANNOUNCE), count(&net, a, t::GETLOGOS));
+    net.propagate(a, &[2u8; 1000], false);
+    net.run_for(3_000_000);
+    assert_eq!(net.nodes[r].delivered.len(), 2);
+    assert_eq!(count(&net, r, t::ANNOUNCE), ann, "pushed, not announced");
+    assert_eq!(count(&net, a, t::GETLOGOS), get);
+    // Over push_max it is announced and fetched as before.
+    let big = vec![3u8; net::peerman::AnnounceOptions::default().push_max];
+    net.propagate(a, &big, false);
+    net.run_for(3_000_000);
+    assert_eq!(net.nodes[r].delivered.len(), 3);
+    assert_eq!(count(&net, a, t::GETLOGOS), get + 1);
+    // B delivers one first: B is asked, A told to stop.
+    net.propagate(b, &[4u8; 1000], false);
+    net.run_for(3_000_000);
+    assert_eq!(push_msgs(&net, b), vec![NetworkMessage::SendPush(true)]);
+    assert_eq!(
+        push_msgs(&net, a),
+        vec![
+            NetworkMessage::SendPush(true),
+            NetworkMessage::SendPush(false)
+        ]
+    );
+}
+
+/// An announcer whose request timed out is asked after the others next time: the honest
+/// announcer of the next payload is asked first although the silent one announced it first.
+#[test]
+fn an_announcer_that_timed_out_is_asked_last() {
+    let mut net = VNet::new(Chain::LogosRegtest, 10);
+    let silent = node(&mut net, 1, true);
+    let honest = node(&mut net, 2, true);
+    let r = node(&mut net, 3, true);
+    net.connect(r, silent, ConnectionType::OutboundFullRelay);
+    let slow = net.connect(r, honest, ConnectionType::OutboundFullRelay);
+    net.links[slow].latency = 60_000;
+    net.settle();
+    net.nodes[silent].mute.push(t::LOGOS);
+    for (k, byte) in [(1, 3u8), (2, 4u8)] {
+        let payload = vec![byte; 5000];
+        net.propagate(silent, &payload, false);
+        net.propagate(honest, &payload, false);
+        net.run_for(REQUEST_TIMEOUT_BASE * 5);
+        assert_eq!(net.nodes[r].delivered.len(), k);
+    }
+    // The first payload: silent asked, timed out, then honest. The second: honest only.
+    assert_eq!(count(&net, silent, t::GETLOGOS), 1);
+    assert_eq!(count(&net, honest, t::GETLOGOS), 2);
+    assert_eq!(count(&net, r, t::LOGOS), 2);
+}

@@ -98,15 +98,18 @@ pub mod net_msg_type {
     pub const GETLOGOSID: &str = "getlogosid";
     /// Stage 2 relay: requested payloads the sender does not have.
     pub const LOGNOTFOUND: &str = "lognotfound";
+    /// Stage 2 relay: "push me small payloads instead of announcing them" (on) or not (off).
+    pub const SENDPUSH: &str = "sendpush";
 }
 
 /// The Stage 2 relay's message types (Logos networks only; not Core's).
-pub const RELAY_MESSAGE_TYPES: [&str; 5] = [
+pub const RELAY_MESSAGE_TYPES: [&str; 6] = [
     t::SENDANNOUNCE,
     t::ANNOUNCE,
     t::GETLOGOS,
     t::GETLOGOSID,
     t::LOGNOTFOUND,
+    t::SENDPUSH,
 ];
 
 use net_msg_type as t;
@@ -232,6 +235,8 @@ pub enum NetworkMessage {
     GetLogosById(Vec<[u8; 32]>),
     /// `lognotfound` (Stage 2 relay).
     LogNotFound(Vec<u64>),
+    /// `sendpush` (Stage 2 relay): whether the sender wants small payloads pushed.
+    SendPush(bool),
     /// A transaction / block message type, recognised by name; payload not parsed.
     Ignored {
         /// Message type.
@@ -266,6 +271,7 @@ impl NetworkMessage {
             NetworkMessage::GetLogos(_) => t::GETLOGOS,
             NetworkMessage::GetLogosById(_) => t::GETLOGOSID,
             NetworkMessage::LogNotFound(_) => t::LOGNOTFOUND,
+            NetworkMessage::SendPush(_) => t::SENDPUSH,
             NetworkMessage::Ignored { command, .. } | NetworkMessage::Unknown { command, .. } => {
                 command
             }
@@ -304,6 +310,7 @@ impl NetworkMessage {
                 crate::relay::encode_short_ids(ids, w)
             }
             NetworkMessage::GetLogosById(ids) => crate::relay::encode_full_ids(ids, w),
+            NetworkMessage::SendPush(on) => u8::from(*on).consensus_encode(w),
             NetworkMessage::Logos(bytes)
             | NetworkMessage::Ignored { payload: bytes, .. }
             | NetworkMessage::Unknown { payload: bytes, .. } => {
@@ -362,6 +369,7 @@ impl NetworkMessage {
                 | t::GETLOGOS
                 | t::GETLOGOSID
                 | t::LOGNOTFOUND
+                | t::SENDPUSH
         )
     }
 
@@ -386,6 +394,8 @@ impl NetworkMessage {
             t::GETLOGOS => NetworkMessage::GetLogos(crate::relay::decode_short_ids(&mut r)?),
             t::GETLOGOSID => NetworkMessage::GetLogosById(crate::relay::decode_full_ids(&mut r)?),
             t::LOGNOTFOUND => NetworkMessage::LogNotFound(crate::relay::decode_short_ids(&mut r)?),
+            // Any non-zero byte is on, as Core reads sendcmpct's bool.
+            t::SENDPUSH => NetworkMessage::SendPush(u8::consensus_decode(&mut r)? != 0),
             c => NetworkMessage::Unknown {
                 command: c.to_owned(),
                 payload: payload.to_vec(),

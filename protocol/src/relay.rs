@@ -11,6 +11,12 @@
 //! | `getlogos` | CompactSize n ≤ [`MAX_ANNOUNCE_SZ`], n × u64 short id | "send me these" (answered with `logos`) |
 //! | `getlogosid` | CompactSize n ≤ [`MAX_ANNOUNCE_SZ`], n × 32-byte id | the same by full id (a payload's missing dependencies) |
 //! | `lognotfound` | CompactSize n ≤ [`MAX_ANNOUNCE_SZ`], n × u64 short id | "I do not have these (any more)" |
+//! | `sendpush` | u8 (0 off, anything else on) | "push me payloads under your push size instead of announcing them" (BIP152's high-bandwidth mode) |
+//!
+//! `sendpush` is sent after `verack`, on an announcing link, to the few peers that delivered
+//! the receiver's latest new payloads first (as BIP152's `sendcmpct(1)` goes to the three
+//! peers that last delivered a block first): small payloads then move at flood speed from
+//! the peer most likely to have them first, and each node receives about one pushed copy.
 //!
 //! Short ids (BIP152 style): SipHash-2-4 of the 32-byte payload id, keyed by the two salts
 //! (the smaller first, so both ends compute the same key), all 64 bits kept. The salts are
@@ -141,6 +147,8 @@ mod tests {
             NetworkMessage::GetLogos(vec![1, 2, 3]),
             NetworkMessage::GetLogosById(vec![[7; 32], [9; 32]]),
             NetworkMessage::LogNotFound(vec![u64::MAX]),
+            NetworkMessage::SendPush(true),
+            NetworkMessage::SendPush(false),
         ] {
             let bytes = msg.encode_payload();
             let back = NetworkMessage::decode_payload(msg.command(), &bytes).unwrap();
@@ -151,6 +159,12 @@ mod tests {
                 msg.command()
             );
         }
+        assert_eq!(NetworkMessage::SendPush(true).encode_payload(), [1]);
+        assert_eq!(
+            NetworkMessage::decode_payload(t::SENDPUSH, &[7]).unwrap(),
+            NetworkMessage::SendPush(true)
+        );
+        assert!(NetworkMessage::decode_payload(t::SENDPUSH, &[]).is_err());
         // A truncated entry is an error, not a short list.
         assert!(NetworkMessage::decode_payload(t::ANNOUNCE, &[1, 0xbb, 0xaa]).is_err());
     }

@@ -30,6 +30,11 @@ options (each also a field of the TOML file, with '_' for '-'):
   --silent-share F         with --relay announce: share of nodes that announce and never deliver
   --push-threshold BYTES   with --relay announce: smaller payloads are pushed to outbound peers
   --push-fanout K          with --relay announce: outbound peers every payload is pushed to
+  --push-peers K           with --relay announce: peers each node asks to push it small payloads
+                           (the ones that delivered its latest payloads first; default 1)
+  --push-max BYTES         with --relay announce: payloads under this size are pushed to them
+  --push-wait-ms MS        with --relay announce: how long another announcement of a small
+                           payload waits for the push (default 50)
   --pending-share F        share of payloads sent before the next payload, which they depend on
                            (the upper layer answers Pending until it has that one; default 0)
   --addr-known-elements N  capacity of each connection's known-address filter (default 1000;
@@ -99,6 +104,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "--silent-share" => cfg.silent_share = num(value(&mut it, f)?, f)?,
             "--push-threshold" => cfg.push_threshold = num(value(&mut it, f)?, f)?,
             "--push-fanout" => cfg.push_fanout = num(value(&mut it, f)?, f)?,
+            "--push-peers" => cfg.push_peers = num(value(&mut it, f)?, f)?,
+            "--push-max" => cfg.push_max = num(value(&mut it, f)?, f)?,
+            "--push-wait-ms" => cfg.push_wait_ms = num(value(&mut it, f)?, f)?,
             "--pending-share" => cfg.pending_share = num(value(&mut it, f)?, f)?,
             "--scenario" => {
                 cfg.scenario = choice::<Scenario>(

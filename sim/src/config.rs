@@ -188,6 +188,13 @@ pub struct SimConfig {
     pub push_threshold: usize,
     /// With `--relay announce`: outbound peers every payload is pushed to.
     pub push_fanout: usize,
+    /// With `--relay announce`: peers each node asks (`sendpush`) to push it small payloads.
+    pub push_peers: usize,
+    /// With `--relay announce`: payloads under this many bytes are pushed to those who asked.
+    pub push_max: usize,
+    /// With `--relay announce`: how long an announcement of a small payload waits for the
+    /// push, milliseconds.
+    pub push_wait_ms: f64,
     /// Share of payloads sent before the payload they depend on (the next one of the
     /// workload, sent `1 / rate` later, maybe by another node): the upper layer answers
     /// `Pending` with that payload's id until it has accepted it, as a node does with a
@@ -241,6 +248,9 @@ impl Default for SimConfig {
             silent_share: 0.0,
             push_threshold: net::peerman::AnnounceOptions::default().push_threshold,
             push_fanout: net::peerman::AnnounceOptions::default().push_fanout,
+            push_peers: net::peerman::AnnounceOptions::default().push_peers,
+            push_max: net::peerman::AnnounceOptions::default().push_max,
+            push_wait_ms: net::peerman::AnnounceOptions::default().push_wait as f64 / 1000.0,
             pending_share: 0.0,
             churn: ChurnConfig::default(),
             eclipse: EclipseConfig::default(),
@@ -326,6 +336,7 @@ impl SimConfig {
             ("--warmup-secs", self.warmup_secs),
             ("--drain-secs", self.drain_secs),
             ("--conn-loss-per-hour", self.conn_loss_per_hour),
+            ("--push-wait-ms", self.push_wait_ms),
         ] {
             if v < 0.0 || !v.is_finite() {
                 return Err(format!("{name} must be 0 or more (got {v})"));

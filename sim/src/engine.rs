@@ -329,6 +329,9 @@ impl Sim {
         opts.announce.enabled = announce;
         opts.announce.push_threshold = self.cfg.push_threshold;
         opts.announce.push_fanout = self.cfg.push_fanout;
+        opts.announce.push_peers = self.cfg.push_peers;
+        opts.announce.push_max = self.cfg.push_max;
+        opts.announce.push_wait = (self.cfg.push_wait_ms * 1000.0) as i64;
         let ctx = PeerManagerContext {
             addrman: Some(Arc::clone(&addrman)),
             banman: Some(Arc::clone(&banman)),
@@ -752,7 +755,8 @@ impl Sim {
             return;
         };
         let (link, end) = (p.link as usize, p.end as usize);
-        if kind == LogosSend::Requested && self.nodes[i as usize].silent {
+        // A silent node announces and never delivers: not what is asked, nor pushes.
+        if kind != LogosSend::Own && self.nodes[i as usize].silent {
             return;
         }
         let limit = match kind {

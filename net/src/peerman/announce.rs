@@ -17,10 +17,20 @@
 //!
 //! Short ids are per link (keyed by both salts), so two announcers name one payload with two
 //! ids: the fetcher cannot tell them apart until the payload arrives. It then resolves every
-//! other announcement of it (computing each link's short id of the new payload). Until then, an
+//! other announcement of it, and every announcing link learns the payload's short id at once,
+//! before the upper layer's verdict, so announcements that queued behind it on our downlink are
+//! not fetched again (they were a third of all copies before). Until it arrives, an
 //! announcement of the same size made within [`SAME_PAYLOAD_WINDOW`] of one in flight is held
-//! back as probably the same payload, so one request is in flight per payload in the common
-//! case; a payload of another size, or a later one, is fetched at once.
+//! back as probably the same payload for two of the asked peer's round trips plus the bytes'
+//! time ([`hold_for`]), so one request is in flight per payload in the common case; a payload
+//! of another size, or a later one, is fetched at once. An announcer that was asked and beaten
+//! by another, or timed out, waits [`FAILURE_DELAY`] per failure before it is asked again, so
+//! a peer that announces and never delivers soon stops costing a timeout per payload.
+//!
+//! `sendpush` (BIP152's high-bandwidth mode, off by default, [`AnnounceOptions::push_peers`]):
+//! a node asks the peers that delivered its latest new payloads first to push payloads under
+//! [`AnnounceOptions::push_max`]; another announcement of a small payload then waits
+//! [`AnnounceOptions::push_wait`] for the push.
 //!
 //! Constants, chosen with the simulator (`logos-sim --relay announce`; figures in
 //! DMITRY_NOTES.md, "Stage 2 relay"): an inbound announcer waits [`INBOUND_DELAY`] (Core's 2 s
@@ -69,6 +79,18 @@ pub const OWN_INBOUND_ANNOUNCE_DELAY: i64 = 1_000_000;
 /// Extra delay per MB of our own payload before inbound peers hear of it from us (µs).
 pub const OWN_INBOUND_DELAY_PER_MB: i64 = 8_000_000;
 
+/// Not in Core: how long a request to a peer whose best round trip is `min_rtt` holds back
+/// other announcements of a payload of `size` bytes (µs): two round trips, [`HOLD_MARGIN`] and
+/// the bytes at 250 KB/s, never more than the request's timeout; the whole timeout while the
+/// round trip is unknown.
+pub fn hold_for(min_rtt: Option<i64>, size: u32) -> i64 {
+    let bytes = i64::from(size) * REQUEST_TIMEOUT_PER_MB / 1_000_000;
+    match min_rtt {
+        Some(rtt) => (2 * rtt + HOLD_MARGIN + bytes).min(REQUEST_TIMEOUT_BASE + bytes),
+        None => REQUEST_TIMEOUT_BASE + bytes,
+    }
+}
+
 /// Not in Core: when inbound peers hear of our own payload of `size` bytes, after the outbound
 /// ones (µs).
 pub fn own_inbound_delay(size: usize) -> i64 {
@@ -76,6 +98,27 @@ pub fn own_inbound_delay(size: usize) -> i64 {
 }
 /// Outbound peers every payload is pushed to (see [`AnnounceOptions::push_fanout`]).
 pub const DEFAULT_PUSH_FANOUT: usize = 0;
+/// Peers asked to push small payloads to us (`sendpush`; BIP152 asks three for blocks). Off by
+/// default: with payloads from one steady origin one push peer gives flood's latency at one
+/// copy per node (1,000 nodes, 1 KiB: 1.005 copies, time to all p50 1.16× flood's), but with
+/// origins that change from payload to payload the push peer is often not the first to have
+/// it and copies rise to 1.45 (DMITRY_NOTES.md, "The Stage 2 relay").
+pub const DEFAULT_PUSH_PEERS: usize = 0;
+/// Payloads under this size go to peers that asked for pushes (`sendpush`); larger ones are
+/// announced to them as to everyone.
+pub const DEFAULT_PUSH_MAX: usize = 64 * 1024;
+/// While a peer pushes to us, an announcement of a small payload from another peer waits this
+/// long (µs) for the push before it is requested.
+pub const DEFAULT_PUSH_WAIT: i64 = 50_000;
+/// An announcer whose last requests timed out waits this long (µs) per timeout (up to
+/// [`MAX_FAILURE_PENALTIES`]) before it is asked, so an announcer that delivers is asked first.
+pub const FAILURE_DELAY: i64 = 250_000;
+/// Timeouts counted against an announcer at most.
+pub const MAX_FAILURE_PENALTIES: u32 = 4;
+/// A request holds back other announcements of the same size for two of its peer's round
+/// trips (its best ping) plus this (µs) and the time its bytes take; after that another
+/// announcer is asked too, while the request stays in flight until its timeout.
+pub const HOLD_MARGIN: i64 = 100_000;
 /// Bytes of accepted payloads kept to answer requests.
 pub const DEFAULT_POOL_MAX_BYTES: usize = 64 << 20;
 /// How long an accepted payload is kept to answer requests (s): Core's mapRelay kept
@@ -89,9 +132,17 @@ pub struct AnnounceOptions {
     pub enabled: bool,
     /// Payloads smaller than this are pushed to outbound peers, not announced.
     pub push_threshold: usize,
-    /// Outbound peers a payload of any size is pushed to rather than announced (BIP152's
-    /// high-bandwidth peers): the first copy moves at flood speed, the rest are announced.
+    /// Outbound peers a payload of any size is pushed to rather than announced: the first copy
+    /// moves at flood speed, the rest are announced.
     pub push_fanout: usize,
+    /// Peers asked with `sendpush` to push payloads under `push_max` to us (BIP152's
+    /// high-bandwidth peers): the ones that delivered our latest new payloads first.
+    pub push_peers: usize,
+    /// Payloads under this size are pushed to the peers that asked (`sendpush`).
+    pub push_max: usize,
+    /// While a peer pushes to us, an announcement of a payload under `push_max` from another
+    /// peer waits this long (µs) for the push before it is requested.
+    pub push_wait: i64,
     /// Bytes the relay pool keeps.
     pub pool_max_bytes: usize,
     /// Seconds the relay pool keeps a payload.
@@ -104,6 +155,9 @@ impl Default for AnnounceOptions {
             enabled: false,
             push_threshold: DEFAULT_PUSH_THRESHOLD,
             push_fanout: DEFAULT_PUSH_FANOUT,
+            push_peers: DEFAULT_PUSH_PEERS,
+            push_max: DEFAULT_PUSH_MAX,
+            push_wait: DEFAULT_PUSH_WAIT,
             pool_max_bytes: DEFAULT_POOL_MAX_BYTES,
             pool_max_age: DEFAULT_POOL_MAX_AGE,
         }
@@ -166,6 +220,15 @@ pub(crate) struct AnnounceLink {
     /// Announcements of our own payloads held back until a time (inbound peers):
     /// (due µs, id, size).
     pub(crate) delayed: Vec<(i64, PayloadId, usize)>,
+    /// The peer sent `sendpush(true)`: push it payloads under `push_max`.
+    pub(crate) push_to_peer: bool,
+    /// We asked the peer to push to us.
+    pub(crate) push_from_peer: bool,
+    /// Our requests to the peer that timed out, or that another peer answered first, since it
+    /// last sent a payload.
+    pub(crate) failures: u32,
+    /// The peer's best ping round trip (µs), once one was measured.
+    pub(crate) min_rtt: Option<i64>,
 }
 
 impl AnnounceLink {
@@ -184,10 +247,10 @@ impl AnnounceLink {
         self.delayed.iter().map(|d| d.0).min()
     }
 
-    /// Queue an announcement of `id` (`size` bytes) and remember its short id.
-    pub(crate) fn announce(&mut self, id: PayloadId, size: usize) {
+    /// Remember `id`'s short id on this link, so an announcement of it is known for what it
+    /// is (and a request for it answered); returns the short id.
+    pub(crate) fn learn(&mut self, id: PayloadId) -> u64 {
         let sid = self.short_id(&id);
-        self.known.insert(id);
         if self.announced.insert(sid, id).is_none() {
             self.announced_order.push_back(sid);
             while self.announced_order.len() > KNOWN_PER_LINK {
@@ -196,6 +259,13 @@ impl AnnounceLink {
                 }
             }
         }
+        sid
+    }
+
+    /// Queue an announcement of `id` (`size` bytes) and remember its short id.
+    pub(crate) fn announce(&mut self, id: PayloadId, size: usize) {
+        self.known.insert(id);
+        let sid = self.learn(id);
         self.to_announce.push(AnnounceEntry {
             short_id: sid,
             size: size as u32,
@@ -215,9 +285,19 @@ pub(crate) struct Candidate {
     pub(crate) preferred: bool,
     /// When it was requested (µs), if it was.
     pub(crate) requested: Option<i64>,
+    /// Wait before it may be requested (µs) beyond the inbound delay: the announcer's
+    /// timeouts, or a push expected from another peer.
+    pub(crate) extra_delay: i64,
+    /// Once requested, how long it holds back other announcements of its size (µs).
+    pub(crate) hold: i64,
 }
 
 impl Candidate {
+    /// When it may be requested.
+    fn ready(&self) -> i64 {
+        self.announced + self.extra_delay + if self.preferred { 0 } else { INBOUND_DELAY }
+    }
+
     fn timeout(&self) -> i64 {
         REQUEST_TIMEOUT_BASE + i64::from(self.size) * REQUEST_TIMEOUT_PER_MB / 1_000_000
     }
@@ -262,6 +342,17 @@ impl Fetcher {
         self.candidates.retain(|c| c.peer != peer);
     }
 
+    /// Drop the requests that timed out at `now`; their announcers are appended to `failed`.
+    pub(crate) fn expire(&mut self, now: i64, failed: &mut Vec<NodeId>) {
+        self.candidates.retain(|c| {
+            let live = c.requested.is_none_or(|r| now < r + c.timeout());
+            if !live {
+                failed.push(c.peer);
+            }
+            live
+        });
+    }
+
     /// The requests to make at `now`: (peer, short id) in announcement order. Timed-out
     /// requests are dropped first (their announcer failed us; another announcer of the same
     /// payload, held back until now, becomes due).
@@ -279,17 +370,18 @@ impl Fetcher {
             if c.requested.is_some() {
                 continue;
             }
-            let ready = c.announced + if c.preferred { 0 } else { INBOUND_DELAY };
-            if now < ready {
+            if now < c.ready() {
                 continue;
             }
             if in_flight.get(&c.peer).copied().unwrap_or(0) >= MAX_IN_FLIGHT_PER_PEER {
                 continue;
             }
-            // Probably a payload already being fetched from someone else.
+            // Probably a payload already being fetched from someone else (a peer never
+            // announces one payload twice, so never one of the same peer's).
             let window = SAME_PAYLOAD_WINDOW + c.timeout() - REQUEST_TIMEOUT_BASE;
             let same = self.candidates.iter().any(|x| {
-                x.requested.is_some()
+                x.requested.is_some_and(|r| now < r + x.hold)
+                    && x.peer != c.peer
                     && x.size == c.size
                     && (x.announced - c.announced).abs() <= window
             });
@@ -309,11 +401,9 @@ impl Fetcher {
         self.candidates
             .iter()
             .filter_map(|c| match c.requested {
+                Some(r) if r + c.hold > now => Some(r + c.hold.min(c.timeout())),
                 Some(r) => Some(r + c.timeout()),
-                None => {
-                    let ready = c.announced + if c.preferred { 0 } else { INBOUND_DELAY };
-                    (ready > now).then_some(ready)
-                }
+                None => (c.ready() > now).then_some(c.ready()),
             })
             .min()
     }
@@ -398,6 +488,8 @@ mod tests {
             announced: at,
             preferred,
             requested: None,
+            extra_delay: 0,
+            hold: REQUEST_TIMEOUT_BASE,
         }
     }
 
@@ -464,7 +556,7 @@ mod handling {
     use protocol::relay::{AnnounceEntry, SendAnnounce, MAX_ANNOUNCE_SZ, RELAY_PROTOCOL_VERSION};
     use protocol::NetworkMessage;
 
-    use super::{own_inbound_delay, Candidate};
+    use super::{hold_for, own_inbound_delay, Candidate, FAILURE_DELAY, MAX_FAILURE_PENALTIES};
     use crate::connection_type::ConnectionType;
     use crate::disconnect::DisconnectReason;
     use crate::eviction::NodeId;
@@ -516,6 +608,54 @@ mod handling {
             Ok(())
         }
 
+        /// `sendpush`: the peer wants payloads under our push size pushed (`true`) or announced
+        /// (`false`), as BIP152's `sendcmpct` switches high-bandwidth mode. Only on a link that
+        /// announces, after `verack`; ignored elsewhere.
+        pub(crate) fn process_sendpush(&mut self, id: NodeId, on: bool) {
+            let Some(p) = self.m_peer_map.get_mut(&id) else {
+                return;
+            };
+            if !p.link.active() || !p.successfully_connected() {
+                log::debug!(target: "net", "sendpush from peer={id} on a link that does not announce, ignored");
+                return;
+            }
+            p.link.push_to_peer = on;
+        }
+
+        /// `from` delivered a new payload of `size` bytes first: in the shape of Core's
+        /// PeerManagerImpl::MaybeSetPeerAsAnnouncingHeaderAndIDs (net_processing.cpp), it
+        /// becomes the newest of our push peers, and the oldest one past
+        /// [`super::AnnounceOptions::push_peers`] is told to stop.
+        pub(crate) fn note_first_delivery(&mut self, from: NodeId, size: usize) {
+            let want = self.opts.announce.push_peers;
+            if want == 0 || size >= self.opts.announce.push_max {
+                return;
+            }
+            match self.m_peer_map.get(&from) {
+                Some(p) if p.link.active() && p.successfully_connected() => {}
+                _ => return,
+            }
+            if let Some(i) = self.push_from.iter().position(|&x| x == from) {
+                self.push_from.remove(i);
+                self.push_from.push_back(from);
+                return;
+            }
+            self.push_from.push_back(from);
+            self.set_push_from(from, true);
+            while self.push_from.len() > want {
+                if let Some(old) = self.push_from.pop_front() {
+                    self.set_push_from(old, false);
+                }
+            }
+        }
+
+        fn set_push_from(&mut self, id: NodeId, on: bool) {
+            if let Some(p) = self.m_peer_map.get_mut(&id) {
+                p.link.push_from_peer = on;
+                self.send(id, NetworkMessage::SendPush(on));
+            }
+        }
+
         /// `announce`: fetch what we miss.
         pub(crate) fn process_announce(&mut self, id: NodeId, v: Vec<AnnounceEntry>, now: i64) {
             if v.len() > MAX_ANNOUNCE_SZ {
@@ -533,6 +673,16 @@ mod handling {
                 return;
             }
             let preferred = !p.conn.is_inbound_conn() || p.conn.conn_type == ConnectionType::Manual;
+            let failure_delay =
+                i64::from(p.link.failures.min(MAX_FAILURE_PENALTIES)) * FAILURE_DELAY;
+            // Another peer pushes small payloads to us: give its push a moment.
+            let push_wait = if !p.link.push_from_peer && !self.push_from.is_empty() {
+                self.opts.announce.push_wait
+            } else {
+                0
+            };
+            let push_max = self.opts.announce.push_max;
+            let min_rtt = p.link.min_rtt;
             let mut added = false;
             for e in v {
                 if let Some(pid) = p.link.announced.get(&e.short_id).copied() {
@@ -550,6 +700,13 @@ mod handling {
                     announced: now,
                     preferred,
                     requested: None,
+                    extra_delay: failure_delay
+                        + if (e.size as usize) < push_max {
+                            push_wait
+                        } else {
+                            0
+                        },
+                    hold: hold_for(min_rtt, e.size),
                 });
             }
             if added {
@@ -649,6 +806,7 @@ mod handling {
         pub(crate) fn settle_arrival(&mut self, from: NodeId, pid: &PayloadId, now: i64) {
             if let Some(p) = self.m_peer_map.get_mut(&from) {
                 p.link.known.insert(*pid);
+                p.link.failures = 0;
             }
             if self.fetcher.candidates.is_empty() {
                 return;
@@ -657,17 +815,33 @@ mod handling {
             for c in &self.fetcher.candidates {
                 if let Some(p) = self.m_peer_map.get(&c.peer) {
                     if p.link.active() && p.link.short_id(pid) == c.short_id {
-                        hits.push((c.peer, c.short_id));
+                        hits.push((c.peer, c.short_id, c.requested.is_some()));
                     }
                 }
             }
-            for (peer, sid) in hits {
+            for (peer, sid, asked) in hits {
                 self.fetcher.resolve(peer, sid);
                 if let Some(p) = self.m_peer_map.get_mut(&peer) {
                     p.link.known.insert(*pid);
+                    // Asked, and someone else delivered first: it counts as a failure
+                    // (reset by the next payload it sends).
+                    if asked && peer != from {
+                        p.link.failures = p.link.failures.saturating_add(1);
+                    }
                 }
             }
             self.refresh_fetch_deadline(now);
+        }
+
+        /// A new payload arrived and waits for the upper layer's verdict: every announcing link
+        /// learns its short id now, so the announcements that queued behind it on our downlink
+        /// are known for what they are instead of being fetched again.
+        pub(crate) fn learn_arrival(&mut self, pid: &PayloadId) {
+            for p in self.m_peer_map.values_mut() {
+                if p.link.active() {
+                    p.link.learn(*pid);
+                }
+            }
         }
 
         /// Send the announcements queued for `id`.
@@ -703,6 +877,13 @@ mod handling {
         pub(crate) fn fetch_due(&mut self, now: i64) {
             if self.fetcher.candidates.is_empty() {
                 return;
+            }
+            let mut failed = Vec::new();
+            self.fetcher.expire(now, &mut failed);
+            for peer in failed {
+                if let Some(p) = self.m_peer_map.get_mut(&peer) {
+                    p.link.failures = p.link.failures.saturating_add(1);
+                }
             }
             let mut due = Vec::new();
             self.fetcher.due(now, &mut due);
@@ -762,6 +943,7 @@ mod handling {
             now: i64,
         ) -> usize {
             let threshold = self.opts.announce.push_threshold;
+            let push_max = self.opts.announce.push_max;
             let mut fanout = self.opts.announce.push_fanout;
             let mut n = 0;
             let mut told = Vec::new();
@@ -777,7 +959,10 @@ mod handling {
                         continue;
                     }
                     let outbound = !p.conn.is_inbound_conn();
-                    if outbound && (payload.len() < threshold || fanout > 0) {
+                    if p.link.push_to_peer && payload.len() < push_max {
+                        // It asked for pushes (`sendpush`).
+                        p.link.known.insert(pid);
+                    } else if outbound && (payload.len() < threshold || fanout > 0) {
                         p.link.known.insert(pid);
                         if payload.len() >= threshold {
                             fanout -= 1;

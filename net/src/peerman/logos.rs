@@ -226,6 +226,8 @@ impl PeerManager {
         let Some(addr) = self.m_peer_map.get(&id).map(|p| p.conn.addr.service) else {
             return;
         };
+        self.learn_arrival(&hash);
+        let f = &mut self.flood;
         f.awaiting_bytes += payload.len();
         f.awaiting.push(Awaiting {
             id: hash,
@@ -301,6 +303,7 @@ impl PeerManager {
             self.update(a.from, NodeUpdate::LogosAccepted(now_secs));
         }
         self.pool_insert(id, &a.payload, a.header, now);
+        self.note_first_delivery(a.from, a.payload.len());
         let n = self.relay_to_all(
             id,
             &a.payload,

@@ -198,6 +198,8 @@ pub struct PeerManager {
     fetcher: announce::Fetcher,
     /// When the fetcher next has something due (µs).
     fetch_deadline: Option<i64>,
+    /// Peers we asked to push small payloads to us (`sendpush`), oldest first.
+    push_from: std::collections::VecDeque<NodeId>,
     /// Payloads kept to answer requests (Stage 2 relay).
     relay_pool: announce::RelayPool,
     /// Payloads waiting for others (Stage 2 dependencies).
@@ -231,6 +233,7 @@ impl PeerManager {
             flood,
             fetcher: announce::Fetcher::default(),
             fetch_deadline: None,
+            push_from: std::collections::VecDeque::new(),
             relay_pool: announce::RelayPool::default(),
             pending: pending_pool,
             m_outbound_time_offsets: TimeOffsets::new(),
@@ -270,6 +273,7 @@ impl PeerManager {
         self.timers.set(id, peer.next_wakeup, None);
         self.flood.peer_finalized(&peer, now);
         self.fetcher.forget_peer(id);
+        self.push_from.retain(|&x| x != id);
         self.pending_peer_finalized(id, now);
         if peer.successfully_connected()
             && peer.conn.conn_type != crate::connection_type::ConnectionType::BlockRelay
@@ -425,11 +429,15 @@ impl PeerManager {
             NetworkMessage::LogNotFound(v) if !self.opts.params.is_bitcoin() => {
                 self.process_lognotfound(id, v, now)
             }
+            NetworkMessage::SendPush(on) if !self.opts.params.is_bitcoin() => {
+                self.process_sendpush(id, on)
+            }
             NetworkMessage::SendAnnounce(_)
             | NetworkMessage::Announce(_)
             | NetworkMessage::GetLogos(_)
             | NetworkMessage::GetLogosById(_)
-            | NetworkMessage::LogNotFound(_) => {
+            | NetworkMessage::LogNotFound(_)
+            | NetworkMessage::SendPush(_) => {
                 // Bitcoin networks: not a message bitcoind knows (a sendannounce after verack
                 // on a Logos network was handled by type above).
                 log::debug!(target: "net", "Unknown command \"{}\" from peer={}", sanitize_string(&m_type), id);
@@ -762,6 +770,7 @@ impl PeerManager {
             log::debug!(target: "net", "{line}");
         }
         if let Some(t) = outcome.ping_time {
+            p.link.min_rtt = Some(p.link.min_rtt.map_or(t, |m| m.min(t)));
             self.update(id, NodeUpdate::PongReceived(t));
         }
         if outcome.ping_finished {

@@ -193,6 +193,11 @@ pub struct VNode {
     pub verdicts: Vec<Verdict>,
     /// Message types this node's outputs never put on the wire (a peer that stays silent).
     pub mute: Vec<&'static str>,
+    /// The upper layer takes its time: verdicts wait in `held_verdicts` until
+    /// [`VNet::release_verdicts`].
+    pub hold_verdicts: bool,
+    /// Verdicts not yet given: (id, verdict, important).
+    pub held_verdicts: Vec<([u8; 32], Verdict, bool)>,
     /// Its connections: id -> (link, end).
     peers: BTreeMap<NodeId, (usize, usize)>,
     next_id: NodeId,
@@ -302,6 +307,8 @@ impl VNet {
             delivered: Vec::new(),
             verdicts: Vec::new(),
             mute: Vec::new(),
+            hold_verdicts: false,
+            held_verdicts: Vec::new(),
             peers: BTreeMap::new(),
             next_id: 0,
         });
@@ -517,6 +524,17 @@ impl VNet {
     pub fn final_verdict(&mut self, n: usize, id: [u8; 32], verdict: FinalVerdict) {
         let now = self.now;
         self.nodes[n].pm.final_verdict(id, verdict, now);
+        self.pump(n);
+    }
+
+    /// Node `n`'s upper layer gives the verdicts it held back.
+    pub fn release_verdicts(&mut self, n: usize) {
+        let now = self.now;
+        for (id, verdict, important) in std::mem::take(&mut self.nodes[n].held_verdicts) {
+            self.nodes[n]
+                .pm
+                .deliver_verdict(id, verdict, important, now);
+        }
         self.pump(n);
     }
 
@@ -764,7 +782,11 @@ impl VNet {
                     node.verdicts.push(v.verdict.clone());
                     let now = self.now;
                     let important = v.important && v.verdict == Verdict::Accept;
-                    node.pm.deliver_verdict(id, v.verdict, important, now);
+                    if node.hold_verdicts {
+                        node.held_verdicts.push((id, v.verdict, important));
+                    } else {
+                        node.pm.deliver_verdict(id, v.verdict, important, now);
+                    }
                 }
                 Output::Disconnect { peer, .. } => {
                     if let Some(&(link, _)) = self.nodes[n].peers.get(&peer) {
