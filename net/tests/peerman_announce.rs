@@ -334,3 +334,46 @@ fn an_announcer_that_timed_out_is_asked_last() {
     assert_eq!(count(&net, honest, t::GETLOGOS), 2);
     assert_eq!(count(&net, r, t::LOGOS), 2);
 }
+
+/// A request to an announcer that failed before holds nobody back: when another peer announces
+/// the same payload while that request is out, it is asked at once.
+#[test]
+fn a_request_to_a_failed_announcer_holds_nobody_back() {
+    let mut net = VNet::new(Chain::LogosRegtest, 11);
+    let silent = node(&mut net, 1, true);
+    let honest = node(&mut net, 2, true);
+    let r = node(&mut net, 3, true);
+    let fast = net.connect(r, silent, ConnectionType::OutboundFullRelay);
+    let slow = net.connect(r, honest, ConnectionType::OutboundFullRelay);
+    net.links[fast].latency = 20_000;
+    net.links[slow].latency = 300_000;
+    net.settle();
+    net.nodes[silent].mute.push(t::LOGOS);
+    for (k, byte) in [(1, 5u8), (2, 6u8)] {
+        let payload = vec![byte; 5000];
+        net.propagate(silent, &payload, false);
+        net.propagate(honest, &payload, false);
+        net.run_for(REQUEST_TIMEOUT_BASE * 5);
+        assert_eq!(net.nodes[r].delivered.len(), k);
+    }
+    // Both payloads: the silent peer, heard first, was asked first.
+    assert_eq!(count(&net, silent, t::GETLOGOS), 2);
+    // The second time the honest announcement was answered with a request at once, not after
+    // the silent request's hold.
+    let announced = net
+        .received_by(r)
+        .into_iter()
+        .filter(|x| x.1 == t::ANNOUNCE)
+        .map(|x| x.0)
+        .max()
+        .unwrap();
+    let asked = net
+        .received_by(honest)
+        .into_iter()
+        .filter(|x| x.1 == t::GETLOGOS)
+        .map(|x| x.0)
+        .max()
+        .unwrap();
+    assert_eq!(asked - announced, 300_000, "one way back, no wait");
+    assert_eq!(count(&net, r, t::LOGOS), 2);
+}

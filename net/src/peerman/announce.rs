@@ -706,7 +706,12 @@ mod handling {
                         } else {
                             0
                         },
-                    hold: hold_for(min_rtt, e.size),
+                    // An announcer that failed us holds nobody back.
+                    hold: if failure_delay > 0 {
+                        0
+                    } else {
+                        hold_for(min_rtt, e.size)
+                    },
                 });
             }
             if added {
