@@ -22,6 +22,40 @@ fn node(net: &mut VNet, last: u8, announce: bool) -> usize {
     net.add(spec)
 }
 
+/// R dials a silent announcer (its `logos` never leave) and an honest one; the links' one-way
+/// latencies are given (`None`: the default). Returns (net, silent, honest, r).
+fn silent_and_honest(
+    seed: u64,
+    silent_latency: Option<i64>,
+    honest_latency: i64,
+) -> (VNet, usize, usize, usize) {
+    let mut net = VNet::new(Chain::LogosRegtest, seed);
+    let silent = node(&mut net, 1, true);
+    let honest = node(&mut net, 2, true);
+    let r = node(&mut net, 3, true);
+    let fast = net.connect(r, silent, ConnectionType::OutboundFullRelay);
+    let slow = net.connect(r, honest, ConnectionType::OutboundFullRelay);
+    if let Some(l) = silent_latency {
+        net.links[fast].latency = l;
+    }
+    net.links[slow].latency = honest_latency;
+    net.settle();
+    net.nodes[silent].mute.push(t::LOGOS);
+    (net, silent, honest, r)
+}
+
+/// Both announce each of two payloads; R must end with both, each once.
+fn both_announce_twice(net: &mut VNet, silent: usize, honest: usize, r: usize, first: u8) {
+    for (k, byte) in [(1, first), (2, first + 1)] {
+        let payload = vec![byte; 5000];
+        net.propagate(silent, &payload, false);
+        net.propagate(honest, &payload, false);
+        net.run_for(REQUEST_TIMEOUT_BASE * 5);
+        assert_eq!(net.nodes[r].delivered.len(), k);
+    }
+    assert_eq!(count(net, r, t::LOGOS), 2);
+}
+
 fn count(net: &VNet, n: usize, m_type: &str) -> usize {
     net.received_by(n)
         .iter()
@@ -126,15 +160,7 @@ fn small_payloads_are_pushed_to_outbound_peers() {
 /// the payload arrives once.
 #[test]
 fn silent_announcer_is_replaced_after_the_timeout() {
-    let mut net = VNet::new(Chain::LogosRegtest, 6);
-    let silent = node(&mut net, 1, true);
-    let honest = node(&mut net, 2, true);
-    let r = node(&mut net, 3, true);
-    net.connect(r, silent, ConnectionType::OutboundFullRelay);
-    let slow = net.connect(r, honest, ConnectionType::OutboundFullRelay);
-    net.links[slow].latency = 60_000;
-    net.settle();
-    net.nodes[silent].mute.push(t::LOGOS);
+    let (mut net, silent, honest, r) = silent_and_honest(6, None, 60_000);
     let payload = vec![3u8; 5000];
     let t0 = net.now();
     net.propagate(silent, &payload, false);
@@ -313,49 +339,20 @@ fn first_deliverer_is_asked_to_push_small_payloads() {
 /// announcer of the next payload is asked first although the silent one announced it first.
 #[test]
 fn an_announcer_that_timed_out_is_asked_last() {
-    let mut net = VNet::new(Chain::LogosRegtest, 10);
-    let silent = node(&mut net, 1, true);
-    let honest = node(&mut net, 2, true);
-    let r = node(&mut net, 3, true);
-    net.connect(r, silent, ConnectionType::OutboundFullRelay);
-    let slow = net.connect(r, honest, ConnectionType::OutboundFullRelay);
-    net.links[slow].latency = 60_000;
-    net.settle();
-    net.nodes[silent].mute.push(t::LOGOS);
-    for (k, byte) in [(1, 3u8), (2, 4u8)] {
-        let payload = vec![byte; 5000];
-        net.propagate(silent, &payload, false);
-        net.propagate(honest, &payload, false);
-        net.run_for(REQUEST_TIMEOUT_BASE * 5);
-        assert_eq!(net.nodes[r].delivered.len(), k);
-    }
-    // The first payload: silent asked, timed out, then honest. The second: honest only.
+    let (mut net, silent, honest, r) = silent_and_honest(10, None, 60_000);
+    both_announce_twice(&mut net, silent, honest, r, 3);
+    // The first payload: silent asked, then honest, which delivered first (a failure of the
+    // silent one). The second: honest only.
     assert_eq!(count(&net, silent, t::GETLOGOS), 1);
     assert_eq!(count(&net, honest, t::GETLOGOS), 2);
-    assert_eq!(count(&net, r, t::LOGOS), 2);
 }
 
 /// A request to an announcer that failed before holds nobody back: when another peer announces
 /// the same payload while that request is out, it is asked at once.
 #[test]
 fn a_request_to_a_failed_announcer_holds_nobody_back() {
-    let mut net = VNet::new(Chain::LogosRegtest, 11);
-    let silent = node(&mut net, 1, true);
-    let honest = node(&mut net, 2, true);
-    let r = node(&mut net, 3, true);
-    let fast = net.connect(r, silent, ConnectionType::OutboundFullRelay);
-    let slow = net.connect(r, honest, ConnectionType::OutboundFullRelay);
-    net.links[fast].latency = 20_000;
-    net.links[slow].latency = 300_000;
-    net.settle();
-    net.nodes[silent].mute.push(t::LOGOS);
-    for (k, byte) in [(1, 5u8), (2, 6u8)] {
-        let payload = vec![byte; 5000];
-        net.propagate(silent, &payload, false);
-        net.propagate(honest, &payload, false);
-        net.run_for(REQUEST_TIMEOUT_BASE * 5);
-        assert_eq!(net.nodes[r].delivered.len(), k);
-    }
+    let (mut net, silent, honest, r) = silent_and_honest(11, Some(20_000), 300_000);
+    both_announce_twice(&mut net, silent, honest, r, 5);
     // Both payloads: the silent peer, heard first, was asked first.
     assert_eq!(count(&net, silent, t::GETLOGOS), 2);
     // The second time the honest announcement was answered with a request at once, not after
@@ -375,5 +372,4 @@ fn a_request_to_a_failed_announcer_holds_nobody_back() {
         .max()
         .unwrap();
     assert_eq!(asked - announced, 300_000, "one way back, no wait");
-    assert_eq!(count(&net, r, t::LOGOS), 2);
 }
