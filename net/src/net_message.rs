@@ -118,6 +118,9 @@ pub struct SerializedNetMsg {
     /// A prebuilt header for this payload (magic, type, length, checksum), if the sender has
     /// one already (a relayed message keeps the header it arrived with).
     pub header: Option<[u8; HEADER_SIZE]>,
+    /// Not in Core: for a relayed `logos` payload, the peer it came from (its share of a full
+    /// send queue is counted per origin, connman/send.rs); `None` for everything else.
+    pub relay_origin: Option<crate::eviction::NodeId>,
 }
 
 impl SerializedNetMsg {
@@ -127,6 +130,7 @@ impl SerializedNetMsg {
             m_type,
             data: Arc::new(data),
             header: None,
+            relay_origin: None,
         }
     }
 
@@ -142,6 +146,7 @@ impl SerializedNetMsg {
             m_type,
             data,
             header: Some(header),
+            relay_origin: None,
         }
     }
 

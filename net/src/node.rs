@@ -6,7 +6,7 @@
 //! `m_subver_mutex`, `m_addr_local_mutex`. Order, as in Core: `m_nodes_mutex` before `cs_vSend`
 //! before `m_sock_mutex`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
 
 use mio::net::TcpStream;
@@ -43,6 +43,35 @@ pub struct SendState {
     pub transport: V1Send,
     /// mio reported the socket writable and no send has hit `WouldBlock` since.
     pub writable: bool,
+    /// Not in Core: bytes of relayed `logos` payloads in `v_send_msg`, per origin peer (see
+    /// [`SerializedNetMsg::relay_origin`]); no entry at zero.
+    pub relay_bytes_by_origin: HashMap<NodeId, usize>,
+}
+
+impl SendState {
+    /// Not in Core: account a message entering `v_send_msg` (Core's `m_send_memusage`, and
+    /// the per-origin share of a relay).
+    pub fn queued(&mut self, m: &SerializedNetMsg) {
+        let bytes = m.get_memory_usage();
+        self.m_send_memusage += bytes;
+        if let Some(o) = m.relay_origin {
+            *self.relay_bytes_by_origin.entry(o).or_insert(0) += bytes;
+        }
+    }
+
+    /// Not in Core: account a message of `bytes` (its `get_memory_usage`) from `origin` (its
+    /// `relay_origin`) leaving `v_send_msg` (handed to the transport, or dropped).
+    pub fn dequeued(&mut self, bytes: usize, origin: Option<NodeId>) {
+        self.m_send_memusage -= bytes;
+        if let Some(o) = origin {
+            if let Some(b) = self.relay_bytes_by_origin.get_mut(&o) {
+                *b = b.saturating_sub(bytes);
+                if *b == 0 {
+                    self.relay_bytes_by_origin.remove(&o);
+                }
+            }
+        }
+    }
 }
 
 /// State guarded by `cs_vRecv` (Core: `vRecvMsg`, `nRecvBytes`, `mapRecvBytesPerMsgType`, and
@@ -258,6 +287,7 @@ impl CNode {
                 map_send_bytes_per_msg_type: BTreeMap::new(),
                 transport: V1Send::new(init.magic, init.hash_kind),
                 writable: true,
+                relay_bytes_by_origin: HashMap::new(),
             }),
             cs_v_recv: Mutex::new(RecvState {
                 v_recv_msg: Vec::new(),

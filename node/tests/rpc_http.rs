@@ -889,3 +889,51 @@ fn hardening__http_thread_panic_calls_the_hook() {
     );
     s.stop();
 }
+
+/// Hardening (hostile-load suite, issue 15), not in Core: connections that hold the server's
+/// connection slots without sending a request (idle, or trickling a request head a byte at a
+/// time) do not lock clients out. At the connection cap, the connection that has waited longest
+/// for a request head is closed to admit the new one; one with a request in hand is never
+/// closed. Before, a new connection was refused at the cap, so `MAX_HTTP_CONNECTIONS` idle
+/// sockets made the RPC port unusable for `-rpcservertimeout` (30 s), again and again
+/// (`cargo bench -p node --bench hostile -- rpc-idle`: 2 of 61 calls answered). libevent
+/// (bitcoind) accepts every connection, up to the descriptor limit.
+#[test]
+fn hardening__idle_connections_at_the_cap_do_not_lock_out_clients() {
+    use std::io::Write as _;
+    let h = Harness::start_with(|o| o.rpc_server_timeout = 60, true);
+    let cap = node::rpc::http::MAX_HTTP_CONNECTIONS;
+    let mut held = Vec::new();
+    for i in 0..cap + 20 {
+        let mut s = std::net::TcpStream::connect(h.addr).expect("connect");
+        if i % 2 == 1 {
+            // A request head begun and never finished.
+            s.write_all(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                .unwrap();
+        }
+        held.push(s);
+    }
+    // The server has taken them all (or closed the oldest to take the newest).
+    std::thread::sleep(Duration::from_millis(300));
+    for k in 0..5 {
+        let t = Instant::now();
+        let mut c = Client::connect(h.addr);
+        c.send(&raw_post(
+            "/",
+            &h.auth_header(),
+            r#"{"method":"getconnectioncount","params":[],"id":1}"#,
+            true,
+        ));
+        let r = c
+            .read_response()
+            .unwrap_or_else(|| panic!("call {k}: refused while {} connections idle", held.len()));
+        assert_eq!(r.status, 200, "call {k}: {}", r.body);
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "call {k} took {:?}",
+            t.elapsed()
+        );
+        // The attacker keeps opening connections.
+        held.push(std::net::TcpStream::connect(h.addr).expect("connect"));
+    }
+}

@@ -47,6 +47,12 @@ impl ConnmanInner {
 
     /// Not in Core: queue a `logos` payload to `node` unless its send queue is too full for
     /// its kind (see [`LogosSend`]). Returns false when dropped (the caller counts it).
+    ///
+    /// A relay (`msg.relay_origin` set) that finds the queue over `-maxsendbuffer` first makes
+    /// room by dropping the newest queued relays of the origin with the most relay bytes in this
+    /// queue, while that is another origin holding more than the relay's own origin; it is
+    /// queued if that brings the queue back within the limit. So each origin keeps a share of a
+    /// slow peer's queue: a peer flooding distinct payloads crowds out only itself.
     pub(crate) fn push_logos(
         &self,
         node: &Arc<CNode>,
@@ -59,12 +65,34 @@ impl ConnmanInner {
             LogosSend::CatchUp => None,
         };
         if let Some(limit) = limit {
-            let queued = {
-                let st = node.cs_v_send.lock();
+            let mut st = node.cs_v_send.lock();
+            let queued = |st: &crate::node::SendState| {
                 st.m_send_memusage + st.transport.get_send_memory_usage()
             };
-            if queued > limit {
-                return false;
+            if queued(&st) > limit {
+                let Some(origin) = msg.relay_origin.filter(|_| kind == LogosSend::Relay) else {
+                    return false;
+                };
+                let mut displaced = 0u64;
+                while queued(&st) > limit && displace_relay(&mut st, origin) {
+                    displaced += 1;
+                }
+                if displaced > 0 {
+                    //DMITRY: a relay from an origin with a smaller share of a full send queue
+                    // displaces the newest queued relays of the origin with the largest share;
+                    // Core: net.cpp::CConnman::PushMessage; changed: Core queues every message;
+                    // here a relay to a full queue is dropped (run_outputs), and without this a
+                    // peer flooding distinct payloads would have every other origin's relays
+                    // dropped at a slow peer. The displaced relays are counted as dropped
+                    // (getpeerinfo logos_relay_dropped); nobody is disconnected.
+                    node.m_logos_relay_dropped
+                        .fetch_add(displaced, Ordering::Relaxed);
+                    self.n_logos_relay_dropped
+                        .fetch_add(displaced, Ordering::Relaxed);
+                }
+                if queued(&st) > limit {
+                    return false;
+                }
             }
         }
         self.push_message_deferred(node, msg);
@@ -82,7 +110,7 @@ impl ConnmanInner {
                 (b.is_empty(), more)
             };
             let queue_was_empty = to_send_empty && st.v_send_msg.is_empty();
-            st.m_send_memusage += msg.get_memory_usage();
+            st.queued(&msg);
             if st.m_send_memusage + st.transport.get_send_memory_usage() > self.send_buffer_max() {
                 node.f_pause_send.store(true, Ordering::SeqCst);
             }
@@ -117,9 +145,9 @@ impl ConnmanInner {
         loop {
             if !st.transport.is_busy() {
                 if let Some(front) = st.v_send_msg.pop_front() {
-                    let memusage = front.get_memory_usage();
+                    let (memusage, origin) = (front.get_memory_usage(), front.relay_origin);
                     match st.transport.set_message_to_send(front) {
-                        Ok(()) => st.m_send_memusage -= memusage,
+                        Ok(()) => st.dequeued(memusage, origin),
                         Err(back) => st.v_send_msg.push_front(back),
                     }
                 }
@@ -197,13 +225,13 @@ impl ConnmanInner {
                         let Some(m) = st.v_send_msg.pop_front() else {
                             break;
                         };
-                        let memusage = m.get_memory_usage();
+                        let (memusage, origin) = (m.get_memory_usage(), m.relay_origin);
                         let total = protocol::header::HEADER_SIZE + m.data.len();
                         if let Err(back) = st.transport.set_message_to_send(m) {
                             st.v_send_msg.push_front(back);
                             break;
                         }
-                        st.m_send_memusage -= memusage;
+                        st.dequeued(memusage, origin);
                         let k = left.min(total);
                         account_sent_to_current(st, k);
                         st.transport.mark_bytes_sent(k);
@@ -241,6 +269,37 @@ impl ConnmanInner {
         node.f_pause_send.store(pause, Ordering::SeqCst);
         (n_sent_size, data_left)
     }
+}
+
+/// Not in Core: drop the newest queued relay of the origin with the most relay bytes in this
+/// queue, if that origin is not `origin` and holds more than `origin` does (see
+/// [`ConnmanInner::push_logos`]). Returns whether one was dropped. Everything in `v_send_msg`
+/// is still unsent (the transport holds the message being sent), so any entry may go.
+fn displace_relay(st: &mut crate::node::SendState, origin: crate::node::NodeId) -> bool {
+    let mine = st.relay_bytes_by_origin.get(&origin).copied().unwrap_or(0);
+    let Some((top, top_bytes)) = st
+        .relay_bytes_by_origin
+        .iter()
+        .max_by_key(|(_, b)| **b)
+        .map(|(o, b)| (*o, *b))
+    else {
+        return false;
+    };
+    if top == origin || top_bytes <= mine {
+        return false;
+    }
+    let Some(i) = st
+        .v_send_msg
+        .iter()
+        .rposition(|m| m.relay_origin == Some(top))
+    else {
+        return false;
+    };
+    let Some(m) = st.v_send_msg.remove(i) else {
+        return false;
+    };
+    st.dequeued(m.get_memory_usage(), m.relay_origin);
+    true
 }
 
 /// CNode::AccountForSentBytes for the message the transport is sending now, without

@@ -28,11 +28,21 @@ use super::{ConnmanInner, ListenSocket, NODE_TOKEN_BASE, WAKER_TOKEN};
 
 /// Bytes read from one socket per call (Core: a 64 KiB stack buffer).
 const RECV_CHUNK: usize = 0x10000;
-/// Reads per node per socket-handler pass before moving on to the next node (fairness).
-const MAX_READS_PER_PASS: usize = 16;
+/// Reads per node per socket-handler pass before moving on to the next node: one, as Core's
+/// `SocketHandlerConnected` makes one `recv` of at most 64 KiB per node per pass. A node with
+/// more to read is carried to the next pass, which then does not wait, so a pass stays short
+/// however many peers flood. Sixteen reads per pass (before) gave no more throughput, and behind
+/// sixteen flooders an honest peer's message waited 20-25 ms (median, test build) instead of 2.
+const MAX_READS_PER_PASS: usize = 1;
 /// Longest sleep of the socket handler without an event (the inactivity checks are in whole
 /// seconds).
 const MAX_IDLE_WAIT: Duration = Duration::from_secs(1);
+/// Connections taken from one listening socket per pass, as Core's `AcceptConnection` takes one
+/// per `SocketHandler` pass; a listener with more waiting is served again on the next pass,
+/// which then does not wait. Draining the accept queue in one pass let a storm of connections
+/// (each accepted, and an inbound peer evicted for it) hold off every connected peer's reads
+/// for as long as the storm kept the queue full.
+const MAX_ACCEPTS_PER_PASS: usize = 1;
 
 impl ConnmanInner {
     /// Port of CConnman::ThreadSocketHandler (net.cpp): the "net" thread.
@@ -43,9 +53,11 @@ impl ConnmanInner {
         let mut carry: Vec<Arc<CNode>> = Vec::new();
         let mut ready: Vec<Arc<CNode>> = Vec::new();
         let mut last_sweep = i64::MIN;
+        // Listeners that may have more connections waiting (the bound stopped the last pass).
+        let mut listen_more = vec![false; listeners.len()];
         while !self.interrupt_net.is_set() {
             self.disconnect_nodes();
-            let timeout = if carry.is_empty() {
+            let timeout = if carry.is_empty() && !listen_more.contains(&true) {
                 // Until the next whole second of the clock (the next inactivity sweep).
                 let now = self.now_micros();
                 let to_next = 1_000_000 - now.rem_euclid(1_000_000);
@@ -73,8 +85,8 @@ impl ConnmanInner {
                 if self.interrupt_net.is_set() {
                     return;
                 }
-                if listen_ready[i] {
-                    self.accept_connections(l);
+                if listen_ready[i] || listen_more[i] {
+                    listen_more[i] = self.accept_connections(l);
                 }
             }
         }
@@ -446,11 +458,13 @@ impl ConnmanInner {
         }
     }
 
-    /// Port of CConnman::AcceptConnection (net.cpp): accept until the listener is drained.
-    /// Peers take the listening socket's `-whitebind` permissions
-    /// (Core's `ListenSocket::AddSocketPermissionFlags`).
-    fn accept_connections(&self, listener: &ListenSocket) {
-        loop {
+    /// Port of CConnman::AcceptConnection (net.cpp): accept at most [`MAX_ACCEPTS_PER_PASS`]
+    /// connections; returns true when the bound stopped it (more may be waiting: mio reports a
+    /// listener ready once, so the caller comes back without waiting for an event). Peers take
+    /// the listening socket's `-whitebind` permissions (Core's
+    /// `ListenSocket::AddSocketPermissionFlags`).
+    fn accept_connections(&self, listener: &ListenSocket) -> bool {
+        for _ in 0..MAX_ACCEPTS_PER_PASS {
             match listener.sock.accept() {
                 Ok((sock, peer)) => {
                     // The connector's view of the peer (the peer's address itself, except in
@@ -467,13 +481,14 @@ impl ConnmanInner {
                         addr,
                     );
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => return true,
                 Err(e) => {
                     log::info!("socket error accept failed: {}", e);
-                    return;
+                    return false;
                 }
             }
         }
+        true
     }
 }

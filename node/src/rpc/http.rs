@@ -13,8 +13,9 @@
 //! handler's head check (the JSON-RPC method and credentials) run before the body is read; a
 //! whole request must arrive within `-rpcservertimeout` (idle connections are closed after it
 //! too); `Content-Length` and `Transfer-Encoding` are read strictly; the accept loop backs off
-//! when accepting fails for want of descriptors; a panic on a server thread is reported to
-//! [`HttpServerOptions::on_thread_panic`].
+//! when accepting fails for want of descriptors; at [`MAX_HTTP_CONNECTIONS`] the connection idle
+//! longest (waiting for a request head) makes way for a new one, so idle sockets cannot lock
+//! clients out; a panic on a server thread is reported to [`HttpServerOptions::on_thread_panic`].
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
@@ -41,8 +42,10 @@ pub const DEFAULT_HTTP_THREADS: i64 = 16;
 pub const DEFAULT_HTTP_WORKQUEUE: i64 = 64;
 /// Port of DEFAULT_HTTP_SERVER_TIMEOUT (httpserver.h), seconds.
 pub const DEFAULT_HTTP_SERVER_TIMEOUT: i64 = 30;
-/// Open connections served at once (each has a thread); more are closed at accept.
-/// libevent has no such bound; a thread per connection needs one.
+/// Open connections served at once (each has a thread). libevent has no such bound; a thread
+/// per connection needs one. At the bound, the connection that has waited longest for a request
+/// head is closed to admit a new one; only when every connection has a request in hand is the
+/// new one closed at accept.
 pub const MAX_HTTP_CONNECTIONS: usize = 128;
 /// Not in Core: the first pause of the accept loop after an accept error that is not
 /// retriable (out of descriptors or memory); see [`ACCEPT_BACKOFF_MAX`].
@@ -316,8 +319,26 @@ fn client_allowed(subnets: &[CSubNet], addr: &CNetAddr) -> bool {
     addr.is_valid() && subnets.iter().any(|s| s.matches(addr))
 }
 
-/// An open connection: a handle to shut it down, and its thread.
-type ConnEntry = (TcpStream, Option<JoinHandle<()>>);
+/// An open connection: a handle to shut it down, its thread, and since when it has been
+/// waiting for a request head (see [`ConnEntry::waiting`]).
+struct ConnEntry {
+    stream: TcpStream,
+    thread: Option<JoinHandle<()>>,
+    waiting: Arc<AtomicU64>,
+}
+
+impl ConnEntry {
+    /// Not in Core: when the connection began waiting for the head of its next request, in
+    /// milliseconds since the server started, plus one; 0 while a request is in hand (read,
+    /// handled, or answered). The connection at the cap that has waited longest is the one
+    /// closed to admit a new one ([`accept_loop_with`]).
+    fn waiting_since(&self) -> Option<u64> {
+        match self.waiting.load(Ordering::SeqCst) {
+            0 => None,
+            t => Some(t),
+        }
+    }
+}
 
 struct Inner {
     opts: HttpServerOptions,
@@ -329,6 +350,8 @@ struct Inner {
     next_conn: AtomicU64,
     active_requests: Mutex<usize>,
     requests_done: Condvar,
+    /// The clock of [`ConnEntry::waiting`].
+    started: Instant,
 }
 
 impl Inner {
@@ -343,7 +366,13 @@ impl Inner {
             next_conn: AtomicU64::new(0),
             active_requests: Mutex::new(0),
             requests_done: Condvar::new(),
+            started: Instant::now(),
         }
+    }
+
+    /// Now on the clock of [`ConnEntry::waiting`] (never 0).
+    fn waiting_stamp(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64 + 1
     }
 }
 
@@ -560,9 +589,9 @@ impl HttpServer {
             .drain()
             .map(|(_, v)| v)
             .collect();
-        for (s, h) in conns {
-            let _ = s.shutdown(Shutdown::Both);
-            if let Some(h) = h {
+        for c in conns {
+            let _ = c.stream.shutdown(Shutdown::Both);
+            if let Some(h) = c.thread {
                 let _ = h.join();
             }
         }
@@ -651,28 +680,53 @@ fn accept_loop_with(
         };
         let mut conns = inner.conns.lock().unwrap_or_else(|e| e.into_inner());
         // Drop the entries of finished connection threads before counting.
-        conns.retain(|_, (_, h)| h.as_ref().is_some_and(|h| !h.is_finished()));
+        conns.retain(|_, c| c.thread.as_ref().is_some_and(|h| !h.is_finished()));
         if conns.len() >= inner.opts.max_connections {
-            log::debug!(target: "http", "HTTP connection refused: {} connections open", conns.len());
-            continue;
+            // Not in Core (libevent accepts every connection, up to the descriptor limit):
+            // with every slot taken, the connection that has waited longest for a request head
+            // (idle, or trickling one) is closed to admit this one; its thread sees the
+            // shutdown and ends. Refusing the new connection instead let idle sockets lock
+            // every client out for `-rpcservertimeout`.
+            let oldest = conns
+                .iter()
+                .filter_map(|(id, c)| Some((c.waiting_since()?, *id)))
+                .min();
+            let Some((since, id)) = oldest else {
+                log::debug!(target: "http", "HTTP connection refused: {} connections open, each with a request in hand", conns.len());
+                continue;
+            };
+            if let Some(c) = conns.remove(&id) {
+                let waited = inner.waiting_stamp().saturating_sub(since);
+                log::debug!(target: "http", "HTTP connection closed to admit a new one: {} connections open, it waited {waited} ms for a request", conns.len() + 1);
+                let _ = c.stream.shutdown(Shutdown::Both);
+            }
         }
         let Ok(clone) = stream.try_clone() else {
             continue;
         };
         let id = inner.next_conn.fetch_add(1, Ordering::Relaxed);
         let i = inner.clone();
+        let waiting = Arc::new(AtomicU64::new(inner.waiting_stamp()));
+        let w = waiting.clone();
         let h = std::thread::Builder::new()
             .name("httpconn".into())
             .spawn(move || {
                 let hook = i.opts.on_thread_panic.as_ref();
-                catch_thread_panic("httpconn", || serve_connection(&i, stream), hook);
+                catch_thread_panic("httpconn", || serve_connection(&i, stream, &w), hook);
                 i.conns
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&id);
             });
         if let Ok(h) = h {
-            conns.insert(id, (clone, Some(h)));
+            conns.insert(
+                id,
+                ConnEntry {
+                    stream: clone,
+                    thread: Some(h),
+                    waiting,
+                },
+            );
         }
     }
     if log_loop {
@@ -1125,8 +1179,9 @@ impl Drop for ActiveRequest<'_> {
 /// libevent's timeout restarts with every read, so a client trickling bytes is never dropped).
 /// The allow-list, method, handler and its head check (credentials) are checked before the
 /// body is read (not in Core, see [`route_request`]); a request refused there with a body
-/// announced closes the connection.
-fn serve_connection(inner: &Inner, mut stream: TcpStream) {
+/// announced closes the connection. `waiting` is the connection's [`ConnEntry::waiting`]: set
+/// while its next request head has not all arrived.
+fn serve_connection(inner: &Inner, mut stream: TcpStream, waiting: &AtomicU64) {
     let _ = stream.set_nodelay(true);
     let Ok(peer_addr) = stream.peer_addr() else {
         return;
@@ -1135,6 +1190,7 @@ fn serve_connection(inner: &Inner, mut stream: TcpStream) {
     let mut buf = Vec::new();
     loop {
         let deadline = Instant::now() + inner.opts.server_timeout;
+        waiting.store(inner.waiting_stamp(), Ordering::SeqCst);
         let fail = |stream: &mut TcpStream, e: ReadError| {
             match e {
                 ReadError::Closed => {
@@ -1153,6 +1209,7 @@ fn serve_connection(inner: &Inner, mut stream: TcpStream) {
             Ok(h) => h,
             Err(e) => return fail(&mut stream, e),
         };
+        waiting.store(0, Ordering::SeqCst);
         let (minor, head_only) = (head.req.minor, head.req.method == RequestMethod::Head);
         // Counted from here so that a stopping server lets the reply go out; not while a body
         // is read (a slow client does not hold up the stop).
