@@ -39,6 +39,8 @@
 mod bin_common;
 #[path = "../tests/hostile_common/mod.rs"]
 mod hostile_common;
+#[path = "../tests/proc_stats/mod.rs"]
+mod proc_stats;
 
 use std::time::{Duration, Instant};
 

@@ -47,6 +47,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
+
+#[path = "../tests/proc_stats/mod.rs"]
+mod proc_stats;
 use mio::{Events, Interest, Poll, Token};
 use protocol::header::HEADER_SIZE;
 use protocol::{
@@ -75,8 +78,6 @@ const TARGET_CPU_PCT: f64 = 5.0;
 /// connections.
 const REFERENCE_CPU_PCT: f64 = 19.5;
 const REFERENCE_CONNECTIONS: usize = 9_000;
-/// Linux reports `/proc/<pid>/stat` times in USER_HZ ticks, 100 per second.
-const USER_HZ: f64 = 100.0;
 /// The binary cargo built for this bench.
 const BIN: &str = env!("CARGO_BIN_EXE_logos-p2pd");
 
@@ -84,26 +85,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_logos-p2pd");
 fn free_port() -> io::Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
-}
-
-/// User + system CPU time of process `pid`, all its threads, in seconds.
-fn process_cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14,
-    // stime 15.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = f.get(11)?.parse().ok()?;
-    let stime: u64 = f.get(12)?.parse().ok()?;
-    Some((utime + stime) as f64 / USER_HZ)
-}
-
-/// A `key:  value kB` field of `/proc/<pid>/status` (VmRSS, Threads), as a number.
-fn status_field(pid: u32, key: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 /// The soft "Max open files" limit of process `pid`.
@@ -417,7 +398,7 @@ fn measure(
     let (mut node, addr) = start_node(bin, tag, max_connections)?;
     let pid = node.child.id();
     std::thread::sleep(Duration::from_secs(2));
-    let rss_before_kib = status_field(pid, "VmRSS").unwrap_or(0);
+    let rss_before_kib = proc_stats::status_kib(pid, "VmRSS").unwrap_or(0);
     let nofile = open_files_limit(pid).unwrap_or_else(|| "?".to_string());
     let mut swarm = Swarm::new().map_err(|e| format!("poll: {e}"))?;
     let t0 = Instant::now();
@@ -455,16 +436,16 @@ fn measure(
         swarm.turn(Duration::from_millis(100));
     }
     let window_end = (Instant::now() + idle).min(deadline);
-    let cpu0 = process_cpu_secs(pid).ok_or("cannot read the node's CPU time")?;
+    let cpu0 = proc_stats::cpu_secs(pid).ok_or("cannot read the node's CPU time")?;
     let w0 = Instant::now();
     let pongs0 = swarm.pongs;
     while Instant::now() < window_end {
         swarm.turn(window_end.saturating_duration_since(Instant::now()));
     }
-    let cpu1 = process_cpu_secs(pid).ok_or("cannot read the node's CPU time")?;
+    let cpu1 = proc_stats::cpu_secs(pid).ok_or("cannot read the node's CPU time")?;
     let idle_secs = w0.elapsed().as_secs_f64();
-    let rss_after_kib = status_field(pid, "VmRSS").unwrap_or(0);
-    let threads = status_field(pid, "Threads").unwrap_or(0);
+    let rss_after_kib = proc_stats::status_kib(pid, "VmRSS").unwrap_or(0);
+    let threads = proc_stats::status_kib(pid, "Threads").unwrap_or(0);
     if let Ok(Some(st)) = node.child.try_wait() {
         return Err(format!("the node exited during the idle window ({st})"));
     }

@@ -14,6 +14,7 @@
 
 mod bin_common;
 mod hostile_common;
+mod proc_stats;
 
 use std::time::Duration;
 

@@ -49,6 +49,7 @@ use protocol::{
 use serde_json::{json, Value};
 
 use crate::bin_common::{free_port, Proc, TempDir};
+use crate::proc_stats::{cpu_secs, status_kib};
 
 /// The network every node of the suite runs: `logos` messages are flooded there.
 pub const CHAIN: Chain = Chain::LogosRegtest;
@@ -74,8 +75,6 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 pub const TARGET_P99_MS: f64 = 100.0;
 /// See [`TARGET_P99_MS`].
 pub const TARGET_RSS_KIB: u64 = 512 * 1024;
-/// Linux reports `/proc/<pid>/stat` times in USER_HZ ticks, 100 per second.
-const USER_HZ: f64 = 100.0;
 /// First eight bytes of an honest payload.
 const HONEST_TAG: &[u8; 8] = b"HONEST\0\0";
 /// Bound on a connect or a handshake of one of our peers.
@@ -221,24 +220,6 @@ fn parse_frames(buf: &[u8], mut f: impl FnMut(&str, &[u8])) -> Result<usize, Str
 }
 
 // ---- the node process ------------------------------------------------------------------
-
-/// User + system CPU time of process `pid`, all its threads, seconds.
-pub fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // After the command name (which may hold spaces): utime is field 14, stime 15.
-    let f: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
-    let utime: u64 = f.get(11)?.parse().ok()?;
-    let stime: u64 = f.get(12)?.parse().ok()?;
-    Some((utime + stime) as f64 / USER_HZ)
-}
-
-/// A `Key:  value kB` field of `/proc/<pid>/status`.
-pub fn status_kib(pid: u32, key: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-}
 
 /// Resets the peak RSS (`VmHWM`) of `pid` to its current RSS; false if the kernel refused.
 pub fn reset_peak_rss(pid: u32) -> bool {
