@@ -1,10 +1,7 @@
 //! Fuzz entry points of this crate (see `protocol::fuzz` for how targets are run and replayed):
-//! [`v1_transport`] (Core's `p2p_transport_serialization`) and [`peerman`] (Core's
-//! `process_messages`). Not part of the API.
-//!
-//! Stage 2 (issue 11): the request scheduler gets its own target here, in the shape of
-//! [`peerman`]: a plain function of the input, driving the scheduler with time passed in and
-//! checking its bounds after every step; its messages join `protocol::fuzz::fuzz_message_types`.
+//! [`v1_transport`] (Core's `p2p_transport_serialization`), [`peerman`] (Core's
+//! `process_messages`) and [`relay_scheduler`] (Core's `txrequest`, for the Stage 2 relay's
+//! request scheduler). Not part of the API.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -15,6 +12,7 @@ use netbase::{CNetAddr, CService, NetGroupManager};
 use protocol::fuzz::{fuzz_message_types, FuzzInput};
 use protocol::header::{HEADER_SIZE, MAX_PROTOCOL_MESSAGE_LENGTH};
 use protocol::message::{known_message_type, net_msg_type as t};
+use protocol::relay::{AnnounceEntry, SendAnnounce, MAX_ANNOUNCE_SZ, RELAY_PROTOCOL_VERSION};
 use protocol::{
     CAddress, Chain, MessageHeader, NetworkMessage, NetworkParams, ServiceFlags, VersionMessage,
 };
@@ -28,11 +26,17 @@ use crate::flood::PayloadId;
 use crate::local_addr::LocalHostMap;
 use crate::net_message::{CNetMessage, SerializedNetMsg};
 use crate::net_permissions::NetPermissionFlags;
+use crate::peerman::announce_consts::{
+    INBOUND_DELAY, KNOWN_PER_LINK, MAX_CANDIDATES_PER_PEER, MAX_IN_FLIGHT_PER_PEER,
+    REQUEST_TIMEOUT_BASE, REQUEST_TIMEOUT_PER_MB, SAME_PAYLOAD_WINDOW,
+};
 use crate::peerman::{
-    ConnectionInfo, FloodOptions, Output, PeerManager, PeerManagerContext, PeerManagerOptions,
+    AnnounceOptions, Candidate, ConnectionInfo, Fetcher, FloodOptions, LogosSend, Output,
+    PeerManager, PeerManagerContext, PeerManagerOptions, PendingOptions,
 };
 use crate::siphash::RandomizerSeeds;
 use crate::transport::{V1Recv, V1Send, DEFER_HASH_FROM};
+use crate::upper::{FinalVerdict, Verdict};
 use crate::NodeId;
 
 /// Virtual time the targets start at (µs since the epoch).
@@ -252,6 +256,34 @@ fn fuzz_flood_options() -> FloodOptions {
     }
 }
 
+/// The Stage 2 relay in the harness, from the input's second byte: announcements on (bit 0
+/// clear), the push fan-out (bit 1) and threshold (bits 2-3), push peers (bit 4, with a small
+/// push size), a small relay pool.
+fn fuzz_announce_options(relay_cfg: u8) -> AnnounceOptions {
+    AnnounceOptions {
+        enabled: relay_cfg & 1 == 0,
+        push_threshold: [0, 16, 64, 1 << 20][usize::from(relay_cfg >> 2) & 3],
+        push_fanout: usize::from(relay_cfg >> 1) & 1,
+        push_peers: usize::from(relay_cfg >> 4) & 1,
+        push_max: 64,
+        push_wait: 20_000,
+        pool_max_bytes: 600,
+        pool_max_age: 60,
+    }
+}
+
+/// The pending pool's bounds in the harness: small, so the fuzzer reaches them.
+fn fuzz_pending_options() -> PendingOptions {
+    PendingOptions {
+        max_count: 4,
+        max_bytes: 400,
+        peer_max_count: 2,
+        peer_max_bytes: 200,
+        expiry: 60_000_000,
+        request_timeout: 2_000_000,
+    }
+}
+
 /// What the harness knows of one connection (the shell's side of it).
 struct PeerModel {
     conn: ConnectionInfo,
@@ -262,6 +294,31 @@ struct PeerModel {
     held: VecDeque<CNetMessage>,
     /// The nonce of the last `ping` sent to it (to answer with a matching `pong`).
     last_ping: Option<u64>,
+    /// Our salt on the link (from our `sendannounce`), and the peer's (from the one the
+    /// harness sent): with both, the harness names payloads by their short ids on the link.
+    our_salt: Option<u64>,
+    their_salt: Option<u64>,
+    /// Short ids we announced to it, newest last (it may ask for them).
+    announced: VecDeque<u64>,
+    /// Short ids we asked of it (`getlogos`), and full ids (`getlogosid`), oldest first.
+    asked: VecDeque<u64>,
+    asked_by_id: VecDeque<PayloadId>,
+}
+
+impl PeerModel {
+    fn salts(&self) -> Option<(u64, u64)> {
+        Some((self.our_salt?, self.their_salt?))
+    }
+}
+
+/// Entries of the short-id lists the harness remembers per peer.
+const MODEL_IDS_KEPT: usize = 64;
+
+fn push_bounded<T>(q: &mut VecDeque<T>, items: impl IntoIterator<Item = T>) {
+    q.extend(items);
+    while q.len() > MODEL_IDS_KEPT {
+        q.pop_front();
+    }
 }
 
 /// A payload handed to the upper layer and not yet judged.
@@ -288,8 +345,15 @@ struct PeermanHarness {
     answer_at_once: bool,
     /// Recent `logos` payloads, so that copies arrive again.
     recent: VecDeque<Vec<u8>>,
-    /// Addresses of our outbound connections' other ends and of inbound peers.
+    /// The flood's bounds, the relay's settings and the pending pool's bounds in force.
     flood: FloodOptions,
+    announce: AnnounceOptions,
+    pending_opts: PendingOptions,
+}
+
+/// A short id (or the start of an id) that names nothing, the `k`th from `seed`.
+fn junk_id(seed: u16, k: usize) -> u64 {
+    u64::from(seed) << 32 | k as u64
 }
 
 /// Addresses the peers come from: public IPv4 in a few groups, IPv6, loopback (never
@@ -340,7 +404,7 @@ fn addr_list(
 }
 
 impl PeermanHarness {
-    fn new(chain: Chain, cfg: u8) -> Self {
+    fn new(chain: Chain, cfg: u8, relay_cfg: u8) -> Self {
         let params = NetworkParams::get(chain);
         let clock = Arc::new(MockClock::new(T0 / 1_000_000));
         let addrman = (cfg & 2 != 0).then(|| {
@@ -363,7 +427,11 @@ impl PeermanHarness {
         let flood = fuzz_flood_options();
         let mut opts = PeerManagerOptions::new(params);
         opts.flood = flood.clone();
+        opts.announce = fuzz_announce_options(relay_cfg);
+        opts.pending = fuzz_pending_options();
         opts.test_loopback_not_local = cfg & 8 != 0;
+        let announce = opts.announce.clone();
+        let pending_opts = opts.pending.clone();
         let ctx = PeerManagerContext {
             addrman,
             banman,
@@ -387,6 +455,8 @@ impl PeermanHarness {
             answer_at_once: cfg & 64 == 0,
             recent: VecDeque::new(),
             flood,
+            announce,
+            pending_opts,
         }
     }
 
@@ -405,7 +475,7 @@ impl PeermanHarness {
 
     /// One step of the input. `None` when the input ran out.
     fn step(&mut self, input: &mut FuzzInput<'_>) -> Option<()> {
-        match input.u8()? % 16 {
+        match input.u8()? % 18 {
             0 | 1 => self.connect(input)?,
             2 => {
                 if let Some(id) = self.pick_peer(input) {
@@ -420,8 +490,8 @@ impl PeermanHarness {
                 self.receive(id, msg);
             }
             8 | 9 => {
-                let d = [1_000, 100_000, 1_000_000, 30_000_000, 120_000_000]
-                    [usize::from(input.u8()? % 5)];
+                let d = [1_000, 20_000, 100_000, 1_000_000, 30_000_000, 120_000_000]
+                    [usize::from(input.u8()? % 6)];
                 self.advance(d);
                 self.run_due();
             }
@@ -465,17 +535,38 @@ impl PeermanHarness {
                 }
             }
             14 => {
-                let accept = input.bool()?;
-                let important = input.bool()?;
+                let b = input.u8()?;
                 if let Some(p) = self.pending.pop_front() {
-                    self.pm
-                        .deliver_verdict(p.id, accept.into(), important, self.now);
+                    let verdict = self.verdict(b, &p.payload);
+                    self.pm.deliver_verdict(p.id, verdict, b & 2 == 2, self.now);
+                    self.pump();
+                }
+            }
+            15 => {
+                if let Some(id) = self.pick_peer(input) {
+                    self.send_messages(id);
+                }
+            }
+            16 => {
+                let b = input.u8()?;
+                if let Some(p) = self.recent.get(usize::from(b & 7)) {
+                    let id = self.params.hash_kind.hash(p);
+                    let verdict = if b & 0x80 == 0 {
+                        FinalVerdict::Invalid
+                    } else {
+                        FinalVerdict::Valid
+                    };
+                    self.pm.final_verdict(id, verdict, self.now);
                     self.pump();
                 }
             }
             _ => {
-                if let Some(id) = self.pick_peer(input) {
-                    self.send_messages(id);
+                let Some(id) = self.pick_peer(input) else {
+                    return Some(());
+                };
+                let how = input.u8()?;
+                if let Some(msg) = self.answer_request(id, how) {
+                    self.receive(id, msg);
                 }
             }
         }
@@ -524,6 +615,11 @@ impl PeermanHarness {
                 paused: false,
                 held: VecDeque::new(),
                 last_ping: None,
+                our_salt: None,
+                their_salt: None,
+                announced: VecDeque::new(),
+                asked: VecDeque::new(),
+                asked_by_id: VecDeque::new(),
             },
         );
         self.pm.initialize_node(conn, self.now);
@@ -537,7 +633,8 @@ impl PeermanHarness {
     /// without finding checksums or encodings), or a raw payload of any type.
     fn make_message(&mut self, id: NodeId, input: &mut FuzzInput<'_>) -> Option<CNetMessage> {
         let now_secs = self.now.div_euclid(1_000_000);
-        let (m_type, payload): (&'static str, Vec<u8>) = match input.u8()? % 12 {
+        let sel = input.u8()? % 16;
+        let (m_type, payload): (&'static str, Vec<u8>) = match sel {
             0 => (t::VERSION, self.make_version(input)?),
             1 => (t::VERACK, Vec::new()),
             2 => (t::PING, input.u64()?.to_le_bytes().to_vec()),
@@ -578,9 +675,105 @@ impl PeermanHarness {
                     Some(p) => p.clone(),
                     None => input.short_bytes()?.to_vec(),
                 };
-                self.recent.push_front(payload.clone());
-                self.recent.truncate(8);
+                self.push_recent(payload.clone());
                 (t::LOGOS, payload)
+            }
+            10 => {
+                let b = input.u8()?;
+                if b & 0x80 != 0 {
+                    let m = NetworkMessage::SendPush(b & 1 == 1);
+                    return Some(CNetMessage::from_payload(
+                        self.params.message_start,
+                        self.params.hash_kind,
+                        t::SENDPUSH,
+                        m.encode_payload(),
+                        self.now,
+                    ));
+                }
+                let version = match b % 4 {
+                    0 | 1 => RELAY_PROTOCOL_VERSION,
+                    2 => 0,
+                    _ => input.u32()?,
+                };
+                let salt = u64::from(input.u16()?);
+                if version >= RELAY_PROTOCOL_VERSION {
+                    if let Some(p) = self.peers.get_mut(&id) {
+                        p.their_salt = Some(salt);
+                    }
+                }
+                let m = NetworkMessage::SendAnnounce(SendAnnounce { version, salt });
+                (t::SENDANNOUNCE, m.encode_payload())
+            }
+            11 => {
+                let n = [1, 2, 3, 8, 101, MAX_ANNOUNCE_SZ + 1][usize::from(input.u8()? % 6)];
+                let seed = input.u16()?;
+                let known = self.link_payloads(id);
+                let entries = (0..n)
+                    .map(|k| match known.get(k) {
+                        Some(&(short_id, size)) if seed & 1 == 0 => {
+                            AnnounceEntry { short_id, size }
+                        }
+                        _ => AnnounceEntry {
+                            short_id: junk_id(seed, k),
+                            size: match (k + usize::from(seed >> 8)) % 4 {
+                                0 if !known.is_empty() => known[k % known.len()].1,
+                                1 => 40,
+                                2 => MAX_PROTOCOL_MESSAGE_LENGTH + 1,
+                                _ => 1_000,
+                            },
+                        },
+                    })
+                    .collect();
+                (
+                    t::ANNOUNCE,
+                    NetworkMessage::Announce(entries).encode_payload(),
+                )
+            }
+            12 | 14 => {
+                let n = [1, 2, 3, MAX_ANNOUNCE_SZ + 1][usize::from(input.u8()? % 4)];
+                let seed = input.u16()?;
+                let p = self.peers.get_mut(&id)?;
+                // `getlogos` of what we announced, `lognotfound` of what we asked for.
+                let m_type = if sel == 12 {
+                    t::GETLOGOS
+                } else {
+                    t::LOGNOTFOUND
+                };
+                let ours = if m_type == t::GETLOGOS {
+                    p.announced.iter().rev().copied().collect::<Vec<u64>>()
+                } else {
+                    p.asked.drain(..).collect()
+                };
+                let ids: Vec<u64> = (0..n)
+                    .map(|k| match ours.get(k) {
+                        Some(&sid) if seed & 1 == 0 => sid,
+                        _ => junk_id(seed, k),
+                    })
+                    .collect();
+                let msg = if m_type == t::GETLOGOS {
+                    NetworkMessage::GetLogos(ids)
+                } else {
+                    NetworkMessage::LogNotFound(ids)
+                };
+                (m_type, msg.encode_payload())
+            }
+            13 => {
+                let n = [1, 2, 3, MAX_ANNOUNCE_SZ + 1][usize::from(input.u8()? % 4)];
+                let seed = input.u16()?;
+                let ids = (0..n)
+                    .map(|k| match self.recent.get(k) {
+                        Some(p) if seed & 1 == 0 => self.params.hash_kind.hash(p),
+                        _ => {
+                            let mut id = [0u8; 32];
+                            id[..8].copy_from_slice(&junk_id(seed, k).to_le_bytes());
+                            id
+                        }
+                    })
+                    .collect();
+                (
+                    t::GETLOGOSID,
+                    NetworkMessage::GetLogosById(ids).encode_payload(),
+                )
             }
             _ => {
                 let types = fuzz_message_types();
@@ -595,6 +788,87 @@ impl PeermanHarness {
             payload,
             self.now,
         ))
+    }
+
+    /// Keep a `logos` payload so that copies of it arrive again, and so that it can be named in
+    /// announcements, requests and verdicts.
+    fn push_recent(&mut self, payload: Vec<u8>) {
+        self.recent.push_front(payload);
+        self.recent.truncate(8);
+    }
+
+    /// The recent payloads' short ids on `id`'s link (once both salts are known) and sizes.
+    fn link_payloads(&self, id: NodeId) -> Vec<(u64, u32)> {
+        let Some((ours, theirs)) = self.peers.get(&id).and_then(PeerModel::salts) else {
+            return Vec::new();
+        };
+        self.recent
+            .iter()
+            .map(|p| {
+                let pid = self.params.hash_kind.hash(p);
+                (crate::peerman::short_id(ours, theirs, &pid), p.len() as u32)
+            })
+            .collect()
+    }
+
+    /// Peer `id` answers our oldest request to it (`getlogos` when bit 0 of `how` is clear,
+    /// `getlogosid` when set): with the payload if it is a recent one and bit 1 is clear,
+    /// otherwise with `lognotfound`.
+    fn answer_request(&mut self, id: NodeId, how: u8) -> Option<CNetMessage> {
+        let p = self.peers.get_mut(&id)?;
+        let salts = p.salts();
+        let (sid, pid) = if how & 1 == 0 {
+            (p.asked.pop_front()?, None)
+        } else {
+            let pid = p.asked_by_id.pop_front()?;
+            let (ours, theirs) = salts.unwrap_or_default();
+            (crate::peerman::short_id(ours, theirs, &pid), Some(pid))
+        };
+        let found = self.recent.iter().find(|x| {
+            let h = self.params.hash_kind.hash(x);
+            match pid {
+                Some(pid) => h == pid,
+                None => salts.is_some_and(|(o, t)| crate::peerman::short_id(o, t, &h) == sid),
+            }
+        });
+        let (m_type, payload) = match found {
+            Some(x) if how & 2 == 0 => (t::LOGOS, x.clone()),
+            _ => (
+                t::LOGNOTFOUND,
+                NetworkMessage::LogNotFound(vec![sid]).encode_payload(),
+            ),
+        };
+        Some(CNetMessage::from_payload(
+            self.params.message_start,
+            self.params.hash_kind,
+            m_type,
+            payload,
+            self.now,
+        ))
+    }
+
+    /// The upper layer's verdict from a byte: bits 2-3 choose the bool of 2019 (bit 0: accept),
+    /// [`Verdict::Reject`], or [`Verdict::Pending`] on the recent payloads bits 4-7 pick (none
+    /// picked: on a payload made from this one, which peers can then send).
+    fn verdict(&mut self, b: u8, payload: &[u8]) -> Verdict {
+        match (b >> 2) & 3 {
+            0 | 1 => (b & 1 == 1).into(),
+            2 => Verdict::Reject,
+            _ => {
+                let mut missing: Vec<PayloadId> = (0..4)
+                    .filter(|i| b >> (4 + i) & 1 == 1)
+                    .filter_map(|i| self.recent.get(i))
+                    .map(|p| self.params.hash_kind.hash(p))
+                    .collect();
+                if missing.is_empty() {
+                    let mut dep = payload.to_vec();
+                    dep.push(0xff);
+                    missing.push(self.params.hash_kind.hash(&dep));
+                    self.push_recent(dep);
+                }
+                Verdict::Pending(missing)
+            }
+        }
     }
 
     /// A `version` payload, each field a likely value or any value, possibly cut short.
@@ -734,6 +1008,12 @@ impl PeermanHarness {
                                 p.last_ping = Some(*n);
                             }
                         }
+                        NetworkMessage::SendAnnounce(_)
+                        | NetworkMessage::Announce(_)
+                        | NetworkMessage::GetLogos(_)
+                        | NetworkMessage::GetLogosById(_)
+                        | NetworkMessage::LogNotFound(_)
+                        | NetworkMessage::SendPush(_) => self.check_relay_message(peer, &msg),
                         _ => {}
                     }
                 }
@@ -741,12 +1021,15 @@ impl PeermanHarness {
                     peer,
                     payload,
                     header,
-                    ..
+                    kind,
                 } => {
                     assert!(
                         self.peers.contains_key(&peer),
                         "logos to unknown peer {peer}"
                     );
+                    if kind == LogosSend::Requested {
+                        assert!(self.announce.enabled, "a request served with the relay off");
+                    }
                     let hash = self.params.hash_kind.hash(&payload);
                     let expect = MessageHeader::frame(
                         self.params.message_start,
@@ -785,22 +1068,77 @@ impl PeermanHarness {
                 Output::Update { peer, .. } => {
                     assert!(self.peers.contains_key(&peer), "update of unknown peer");
                 }
-                // Stage 2 (issue 11): the relay's outputs get their checks here.
-                #[allow(unreachable_patterns)]
-                _ => {}
             }
         }
     }
 
-    /// The upper layer's verdicts on every waiting payload, from its first byte (bit 0:
-    /// accept, bit 1: important).
+    /// A Stage 2 relay message we send: only on Logos networks with the relay on; lists
+    /// within `MAX_ANNOUNCE_SZ` and not empty; a `getlogos` asks for requests the fetcher has
+    /// in flight to that peer, a `getlogosid` for ids the pending pool fetches from it.
+    fn check_relay_message(&mut self, peer: NodeId, msg: &NetworkMessage) {
+        assert!(
+            !self.params.is_bitcoin() && self.announce.enabled,
+            "{} with the relay off",
+            msg.command()
+        );
+        let len = match msg {
+            NetworkMessage::SendAnnounce(m) => {
+                assert_eq!(m.version, RELAY_PROTOCOL_VERSION);
+                1
+            }
+            NetworkMessage::Announce(v) => v.len(),
+            NetworkMessage::GetLogos(v) | NetworkMessage::LogNotFound(v) => v.len(),
+            NetworkMessage::GetLogosById(v) => v.len(),
+            NetworkMessage::SendPush(_) => {
+                let (_, _, _, links) = self.pm.relay_state();
+                let active = links.iter().any(|(id, l)| *id == peer && l.active());
+                assert!(active, "sendpush on a link that does not announce");
+                1
+            }
+            _ => unreachable!("not a relay message"),
+        };
+        assert!(
+            (1..=MAX_ANNOUNCE_SZ).contains(&len),
+            "{} of {len} entries",
+            msg.command()
+        );
+        if let NetworkMessage::GetLogos(v) = msg {
+            let (f, ..) = self.pm.relay_state();
+            for sid in v {
+                assert!(
+                    f.candidates
+                        .iter()
+                        .any(|c| c.peer == peer && c.short_id == *sid && c.requested.is_some()),
+                    "getlogos of a short id not in flight to the peer"
+                );
+            }
+        }
+        if let NetworkMessage::GetLogosById(v) = msg {
+            for dep in v {
+                assert_eq!(self.pm.dependency_requested_from(dep), Some(peer));
+            }
+        }
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        match msg {
+            NetworkMessage::SendAnnounce(m) => p.our_salt = Some(m.salt),
+            NetworkMessage::Announce(v) => {
+                push_bounded(&mut p.announced, v.iter().map(|e| e.short_id));
+            }
+            NetworkMessage::GetLogos(v) => push_bounded(&mut p.asked, v.iter().copied()),
+            NetworkMessage::GetLogosById(v) => push_bounded(&mut p.asked_by_id, v.iter().copied()),
+            _ => {}
+        }
+    }
+
+    /// The upper layer's verdicts on every waiting payload, from its first byte (see
+    /// [`Self::verdict`]; bit 1: important).
     fn answer_pending(&mut self) {
         while let Some(p) = self.pending.pop_front() {
             let b = p.payload.first().copied().unwrap_or(0);
-            // Stage 2 (issue 11): the other verdicts (reject, pending) and the pending pool's
-            // caps belong here.
-            self.pm
-                .deliver_verdict(p.id, (b & 1 == 1).into(), b & 2 == 2, self.now);
+            let verdict = self.verdict(b, &p.payload);
+            self.pm.deliver_verdict(p.id, verdict, b & 2 == 2, self.now);
         }
     }
 
@@ -847,29 +1185,111 @@ impl PeermanHarness {
             assert!(!self.peers.is_empty(), "a deadline with no peer");
             assert!(d >= 0);
         }
+        self.check_relay();
+    }
+
+    /// The Stage 2 relay's bounds: the fetcher's announcements are of open connections that
+    /// negotiated the relay, at most `MAX_CANDIDATES_PER_PEER` per peer and
+    /// `MAX_IN_FLIGHT_PER_PEER` requests in flight; each link's known set and announced ids
+    /// within `KNOWN_PER_LINK`; the relay pool and the pending pool within their bounds; and
+    /// requests the fetcher has due now are made at once or are due to be (its deadline has
+    /// passed).
+    fn check_relay(&self) {
+        let (f, fetch_deadline, pool, links) = self.pm.relay_state();
+        let links: BTreeMap<NodeId, _> = links.into_iter().collect();
+        let mut per_peer: BTreeMap<NodeId, (usize, usize)> = BTreeMap::new();
+        for c in &f.candidates {
+            let link = links
+                .get(&c.peer)
+                .expect("a candidate of a closed connection");
+            assert!(link.active(), "a candidate on a link without the relay");
+            let e = per_peer.entry(c.peer).or_default();
+            e.0 += 1;
+            e.1 += usize::from(c.requested.is_some());
+        }
+        for (n, in_flight) in per_peer.values() {
+            assert!(*n <= MAX_CANDIDATES_PER_PEER, "too many announcements");
+            assert!(
+                *in_flight <= MAX_IN_FLIGHT_PER_PEER,
+                "too many requests in flight"
+            );
+        }
+        for link in links.values() {
+            assert!(link.known.len() <= KNOWN_PER_LINK, "known set over its cap");
+            assert!(
+                link.announced.len() <= KNOWN_PER_LINK,
+                "announced ids over cap"
+            );
+            if self.params.is_bitcoin() || !self.announce.enabled {
+                assert!(!link.active(), "the relay negotiated where it is off");
+            }
+        }
+        assert!(
+            pool.bytes() <= self.announce.pool_max_bytes,
+            "relay pool over cap"
+        );
+        assert_eq!(pool.len(), self.pm.flood_stats().relay_pool_size);
+        if !self.announce.enabled {
+            assert_eq!(pool.len(), 0, "relay pool with the relay off");
+        }
+        let ps = self.pm.pending_stats();
+        assert!(
+            ps.count <= self.pending_opts.max_count,
+            "pending pool over count"
+        );
+        assert!(
+            ps.bytes <= self.pending_opts.max_bytes,
+            "pending pool over bytes"
+        );
+        assert!(
+            ps.requests_in_flight
+                <= self.pending_opts.max_count * crate::peerman::MAX_PENDING_DEPENDENCIES,
+            "dependency requests without end"
+        );
+        let mut probe = Fetcher {
+            candidates: f.candidates.clone(),
+        };
+        let mut due = Vec::new();
+        probe.due(self.now, &mut due);
+        if !due.is_empty() {
+            assert!(
+                fetch_deadline.is_some_and(|d| d <= self.now),
+                "requests due now ({} of them), and the fetcher's deadline is {:?}",
+                due.len(),
+                fetch_deadline.map(|d| d - self.now)
+            );
+        }
     }
 }
 
 /// Not in Core: target `peerman` (as Core's `process_messages`), one [`PeerManager`] fed arbitrary
-/// sequences of connections, messages (built field by field or raw, of every type), disconnections,
-/// timer passes in virtual time, its own payloads, pings, paused send queues and the upper layer's
-/// verdicts, as `CConnman` drives it.
+/// sequences of connections, messages (built field by field or raw, of every type; the Stage 2
+/// relay's named by the short ids of the link, with the relay negotiated or not),
+/// disconnections, timer passes in virtual time, its own payloads, pings, paused send queues,
+/// our requests answered with the payload or a `lognotfound`, and the upper layer's verdicts
+/// (accept, ignore, reject, pending on other payloads, a late invalid), as `CConnman` drives it.
 ///
 /// After every step: no panic; the manager holds state for exactly the open connections; the
 /// seen-set, the recent rejects and the store of important payloads are within their caps;
 /// every output concerns an open connection, every message it sends encodes within the size
-/// limit and decodes back (an `addr` of at most 1,000 entries), every `logos` header frames its
-/// payload; no peer stays due at one instant. At the end, once every connection is closed and
-/// every payload judged, nothing is left: no peer, no deadline, no output.
+/// limit and decodes back (an `addr` of at most 1,000 entries, a relay list of at most
+/// `MAX_ANNOUNCE_SZ`), every `logos` header frames its payload; a `getlogos` asks only for what
+/// the fetcher has in flight to that peer, a `getlogosid` only for what the pending pool fetches
+/// from it; the fetcher, the known sets, the relay pool and the pending pool are within their
+/// caps (`PeermanHarness::check_relay`), and a request due now is made or its deadline has
+/// come; no peer stays due at one instant. At the end, once every connection is closed and
+/// every payload judged, nothing is left: no peer, no deadline, no output, no announcement,
+/// nothing pending.
 pub fn peerman(data: &[u8]) {
     let mut input = FuzzInput::new(data);
     let Some(cfg) = input.u8() else { return };
+    let Some(relay_cfg) = input.u8() else { return };
     let chain = if cfg & 1 == 0 {
         Chain::LogosRegtest
     } else {
         Chain::Regtest
     };
-    let mut h = PeermanHarness::new(chain, cfg);
+    let mut h = PeermanHarness::new(chain, cfg, relay_cfg);
     for _ in 0..2_000 {
         if h.step(&mut input).is_none() {
             break;
@@ -885,4 +1305,581 @@ pub fn peerman(data: &[u8]) {
     assert_eq!(h.pm.peer_count(), 0);
     assert_eq!(h.pm.next_deadline(), None, "a deadline outlived its peer");
     assert!(h.pm.poll_output().is_none(), "output with no peer left");
+    let (f, _, _, links) = h.pm.relay_state();
+    assert!(
+        f.candidates.is_empty(),
+        "announcements outlived their peers"
+    );
+    assert!(links.is_empty());
+    let ps = h.pm.pending_stats();
+    assert_eq!(
+        (ps.count, ps.requests_in_flight),
+        (0, 0),
+        "pending pool outlived its peers"
+    );
+}
+
+// ----- the Stage 2 request scheduler --------------------------------------------------------
+
+/// Payloads the scheduler target's peers announce (Core's `MAX_TXHASHES`).
+const SCHED_PAYLOADS: usize = 16;
+/// Peer slots (Core's `MAX_PEERS`); a slot that disconnects comes back as a new peer.
+const SCHED_PEERS: usize = 8;
+/// Our salt on every link of the scheduler target.
+const SCHED_OUR_SALT: u64 = 0x005e_ed0f_109e;
+/// Most candidates the scheduler target's final drain waits on (its passes are quadratic).
+const SCHED_DRAIN_MAX: usize = 2_000;
+
+/// The sizes the payloads are announced with: many share one, as consensus messages of one kind
+/// do, so the fetcher meets payloads it takes for one another (same size, close in time).
+const SCHED_SIZES: [u32; SCHED_PAYLOADS] = [
+    300, 300, 300, 300, 1_000, 1_000, 1_000, 5_000, 5_000, 100_000, 100_000, 1_000_000, 4_000_000,
+    300, 1_000, 64,
+];
+
+/// The id of payload `i` of the scheduler target.
+fn sched_payload(i: usize) -> PayloadId {
+    let mut id = [0xa5; 32];
+    id[0] = i as u8;
+    id
+}
+
+/// A time step from one byte, in the manner of Core's `DELAYS` table: 0 to 15 µs, then roughly
+/// exponential up to about 8 minutes; with the top bit set, the same step backwards (the node's
+/// clock is the system clock, which may step back).
+fn sched_delay(b: u8) -> i64 {
+    let k = i64::from(b & 0x7f);
+    let d = if k < 16 {
+        k
+    } else {
+        ((4 + k % 4) << ((k - 16) * 26 / 111 + 2)) >> 2
+    };
+    if b & 0x80 == 0 {
+        d
+    } else {
+        -d
+    }
+}
+
+/// A plain restatement of the fetcher's rules (as Core's txrequest fuzz test restates
+/// `TxRequestTracker`): announcements by arrival number, with an index by (peer, short id) and
+/// counts per peer.
+#[derive(Default)]
+struct SchedModel {
+    anns: BTreeMap<u64, Candidate>,
+    index: std::collections::HashMap<(NodeId, u64), u64>,
+    /// Per peer: announcements, and requests in flight.
+    per_peer: std::collections::HashMap<NodeId, (usize, usize)>,
+    next_seq: u64,
+}
+
+impl SchedModel {
+    fn timeout(a: &Candidate) -> i64 {
+        REQUEST_TIMEOUT_BASE + i64::from(a.size) * REQUEST_TIMEOUT_PER_MB / 1_000_000
+    }
+
+    fn ready(a: &Candidate) -> i64 {
+        a.announced + a.extra_delay + if a.preferred { 0 } else { INBOUND_DELAY }
+    }
+
+    fn expired(a: &Candidate, now: i64) -> bool {
+        a.requested.is_some_and(|r| r + Self::timeout(a) <= now)
+    }
+
+    fn count(&self, peer: NodeId, requested: bool) -> usize {
+        let (n, in_flight) = self.per_peer.get(&peer).copied().unwrap_or_default();
+        if requested {
+            in_flight
+        } else {
+            n
+        }
+    }
+
+    fn remove(&mut self, seq: u64) {
+        if let Some(a) = self.anns.remove(&seq) {
+            self.index.remove(&(a.peer, a.short_id));
+            let e = self.per_peer.entry(a.peer).or_default();
+            e.0 -= 1;
+            e.1 -= usize::from(a.requested.is_some());
+        }
+    }
+
+    /// A new announcement is kept unless the peer has one of that short id already (nothing
+    /// changes) or has the most waiting (refused).
+    fn add(&mut self, a: Candidate) -> bool {
+        if self.index.contains_key(&(a.peer, a.short_id)) {
+            return true;
+        }
+        if self.count(a.peer, false) >= MAX_CANDIDATES_PER_PEER {
+            return false;
+        }
+        self.index.insert((a.peer, a.short_id), self.next_seq);
+        self.anns.insert(self.next_seq, a);
+        self.per_peer.entry(a.peer).or_default().0 += 1;
+        self.next_seq += 1;
+        true
+    }
+
+    fn resolve(&mut self, peer: NodeId, short_id: u64) {
+        if let Some(&seq) = self.index.get(&(peer, short_id)) {
+            self.remove(seq);
+        }
+    }
+
+    fn forget(&mut self, peer: NodeId) {
+        self.anns.retain(|_, a| a.peer != peer);
+        self.index.retain(|k, _| k.0 != peer);
+        self.per_peer.remove(&peer);
+    }
+
+    /// Requests past their timeout go; their peers, oldest announcement first.
+    fn expire(&mut self, now: i64) -> Vec<NodeId> {
+        let gone: Vec<(u64, NodeId)> = self
+            .anns
+            .iter()
+            .filter(|(_, a)| Self::expired(a, now))
+            .map(|(s, a)| (*s, a.peer))
+            .collect();
+        for (seq, _) in &gone {
+            self.remove(*seq);
+        }
+        gone.into_iter().map(|(_, p)| p).collect()
+    }
+
+    /// Oldest announcement first, one that is ready is requested unless its peer has the most
+    /// in flight, or another peer's request of the same size, for an announcement close enough
+    /// in time, still holds it back.
+    fn due(&mut self, now: i64) -> Vec<(NodeId, u64)> {
+        self.expire(now);
+        let mut out = Vec::new();
+        let seqs: Vec<u64> = self.anns.keys().copied().collect();
+        for seq in seqs {
+            let a = self.anns[&seq];
+            if a.requested.is_some() || now < Self::ready(&a) {
+                continue;
+            }
+            if self.count(a.peer, true) >= MAX_IN_FLIGHT_PER_PEER {
+                continue;
+            }
+            let window = SAME_PAYLOAD_WINDOW + Self::timeout(&a) - REQUEST_TIMEOUT_BASE;
+            let held = self.anns.values().any(|b| {
+                b.requested.is_some_and(|r| now < r + b.hold)
+                    && b.peer != a.peer
+                    && b.size == a.size
+                    && b.announced.abs_diff(a.announced) <= window as u64
+            });
+            if held {
+                continue;
+            }
+            if let Some(x) = self.anns.get_mut(&seq) {
+                x.requested = Some(now);
+            }
+            self.per_peer.entry(a.peer).or_default().1 += 1;
+            out.push((a.peer, a.short_id));
+        }
+        out
+    }
+
+    /// The next time after `now` something changes: a request stops holding others back or
+    /// times out, an announcement becomes ready.
+    fn next_deadline(&self, now: i64) -> Option<i64> {
+        self.anns
+            .values()
+            .filter_map(|a| match a.requested {
+                Some(r) if r + a.hold > now => Some(r + a.hold.min(Self::timeout(a))),
+                Some(r) => Some(r + Self::timeout(a)),
+                None => Some(Self::ready(a)).filter(|t| *t > now),
+            })
+            .min()
+    }
+}
+
+/// A live peer of the scheduler target, with what the peer manager keeps of it for the
+/// fetcher: its best round trip, its failures, whether it pushes to us.
+#[derive(Clone, Copy)]
+struct SchedPeer {
+    id: NodeId,
+    salt: u64,
+    preferred: bool,
+    min_rtt: Option<i64>,
+    failures: u32,
+    pushes: bool,
+}
+
+/// The request scheduler ([`Fetcher`]), its reference model and what the harness knows.
+struct SchedHarness {
+    f: Fetcher,
+    model: SchedModel,
+    now: i64,
+    slots: [Option<SchedPeer>; SCHED_PEERS],
+    next_id: NodeId,
+    /// Payloads that arrived (the node knows them: their announcements are not fetched).
+    received: [bool; SCHED_PAYLOADS],
+    /// Honest announcements: (peer, short id) → payload.
+    honest: std::collections::HashMap<(NodeId, u64), usize>,
+    /// A peer went past the announcement cap already.
+    bulk_done: bool,
+}
+
+impl SchedHarness {
+    fn new() -> Self {
+        SchedHarness {
+            f: Fetcher::default(),
+            model: SchedModel::default(),
+            now: T0,
+            slots: [None; SCHED_PEERS],
+            next_id: 0,
+            received: [false; SCHED_PAYLOADS],
+            honest: std::collections::HashMap::new(),
+            bulk_done: false,
+        }
+    }
+
+    fn live(&self, id: NodeId) -> bool {
+        self.slots.iter().flatten().any(|p| p.id == id)
+    }
+
+    fn peer_mut(&mut self, id: NodeId) -> Option<&mut SchedPeer> {
+        self.slots.iter_mut().flatten().find(|p| p.id == id)
+    }
+
+    fn sid(p: &SchedPeer, payload: usize) -> u64 {
+        crate::peerman::short_id(p.salt, SCHED_OUR_SALT, &sched_payload(payload))
+    }
+
+    fn peer(&self, b: u8) -> Option<SchedPeer> {
+        self.slots[usize::from(b) % SCHED_PEERS]
+    }
+
+    fn disconnect(&mut self, slot: usize) {
+        if let Some(p) = self.slots[slot].take() {
+            self.f.forget_peer(p.id);
+            self.model.forget(p.id);
+        }
+    }
+
+    /// An announcement as `process_announce` makes it: held back for the announcer's failures,
+    /// and for a push when another peer pushes and this one does not; holding others back for
+    /// its peer's round trips.
+    fn add(&mut self, p: &SchedPeer, short_id: u64, size: u32) -> bool {
+        use crate::peerman::announce_consts::{
+            hold_for, DEFAULT_PUSH_MAX, DEFAULT_PUSH_WAIT, FAILURE_DELAY, MAX_FAILURE_PENALTIES,
+        };
+        let others_push = self.slots.iter().flatten().any(|x| x.pushes);
+        let push_wait = !p.pushes && others_push && (size as usize) < DEFAULT_PUSH_MAX;
+        let c = Candidate {
+            peer: p.id,
+            short_id,
+            size,
+            announced: self.now,
+            preferred: p.preferred,
+            requested: None,
+            extra_delay: i64::from(p.failures.min(MAX_FAILURE_PENALTIES)) * FAILURE_DELAY
+                + if push_wait { DEFAULT_PUSH_WAIT } else { 0 },
+            hold: hold_for(p.min_rtt, size),
+        };
+        let got = self.f.add(c);
+        let want = self.model.add(c);
+        assert_eq!(got, want, "add: the fetcher and the model disagree");
+        got
+    }
+
+    fn resolve(&mut self, peer: NodeId, short_id: u64) {
+        self.f.resolve(peer, short_id);
+        self.model.resolve(peer, short_id);
+    }
+
+    /// The message handler's pass (`fetch_due`): timed-out requests count against their
+    /// peers, then the requests due now, checked against the model and the rules.
+    fn pass(&mut self) -> Vec<(NodeId, u64)> {
+        let mut failed = Vec::new();
+        self.f.expire(self.now, &mut failed);
+        assert_eq!(failed, self.model.expire(self.now), "expire: disagree");
+        for id in failed {
+            if let Some(p) = self.peer_mut(id) {
+                p.failures = p.failures.saturating_add(1);
+            }
+        }
+        let mut got = Vec::new();
+        self.f.due(self.now, &mut got);
+        let want = self.model.due(self.now);
+        assert_eq!(got, want, "due: the fetcher and the model disagree");
+        let mut seen = std::collections::HashSet::new();
+        for (peer, sid) in &got {
+            assert!(self.live(*peer), "request to a disconnected peer");
+            assert!(seen.insert((*peer, *sid)), "one request twice in a pass");
+            if let Some(&i) = self.honest.get(&(*peer, *sid)) {
+                assert!(!self.received[i], "request for a payload we have");
+            }
+        }
+        // Whatever still waits has a time to wake for: a request's hold or timeout, or the
+        // moment an announcement becomes ready (one held back waits for the request that
+        // holds it).
+        match self.f.next_deadline(self.now) {
+            Some(d) => assert!(d > self.now, "a deadline that is already due"),
+            None => assert!(self.f.candidates.is_empty(), "candidates with no deadline"),
+        }
+        got
+    }
+
+    /// One step of the input. `None` when the input ran out.
+    fn step(&mut self, input: &mut FuzzInput<'_>) -> Option<()> {
+        match input.u8()? % 10 {
+            // Time jumps to the fetcher's next deadline (Core's AdvanceToEvent).
+            0 => {
+                if let Some(d) = self.f.next_deadline(self.now) {
+                    self.now = d;
+                }
+            }
+            1 => self.now += sched_delay(input.u8()?),
+            // The message handler's pass (Core's GetRequestable, then RequestedTx).
+            2 => {
+                self.pass();
+            }
+            3 => self.disconnect(usize::from(input.u8()?) % SCHED_PEERS),
+            4 => {
+                let b = input.u8()?;
+                let slot = usize::from(b) % SCHED_PEERS;
+                self.disconnect(slot);
+                let salt = u64::from(input.u16()?);
+                self.slots[slot] = Some(SchedPeer {
+                    id: self.next_id,
+                    salt,
+                    // Inbound, outbound or manual: the last two are preferred.
+                    preferred: (b >> 3) % 3 != 0,
+                    min_rtt: [None, Some(5_000), Some(60_000), Some(900_000)]
+                        [usize::from(b >> 5) & 3],
+                    failures: 0,
+                    pushes: b & 0x80 != 0,
+                });
+                self.next_id += 1;
+            }
+            // An announcement of a payload, with its size or another (a peer that lies).
+            5 => {
+                let p = self.peer(input.u8()?);
+                let b = input.u8()?;
+                let Some(p) = p else { return Some(()) };
+                let i = usize::from(b) % SCHED_PAYLOADS;
+                if self.received[i] {
+                    return Some(());
+                }
+                let sid = Self::sid(&p, i);
+                let honest = b & 0x80 == 0;
+                let size = if honest {
+                    SCHED_SIZES[i]
+                } else {
+                    SCHED_SIZES[usize::from(b >> 4) % SCHED_PAYLOADS] + 1
+                };
+                let new = !self.model.index.contains_key(&(p.id, sid));
+                if self.add(&p, sid, size) && new {
+                    if honest {
+                        self.honest.insert((p.id, sid), i);
+                    } else {
+                        self.honest.remove(&(p.id, sid));
+                    }
+                }
+            }
+            // Announcements of nothing we know (n at once, to reach the per-peer caps).
+            6 => {
+                let p = self.peer(input.u8()?);
+                // Past the per-peer cap once per input at most: each add scans every
+                // announcement, so 5,000 of them cost the fetcher 12.5 million steps.
+                let n = match input.u8()? {
+                    0xff if !self.bulk_done => {
+                        self.bulk_done = true;
+                        MAX_CANDIDATES_PER_PEER + 1
+                    }
+                    b => [1, 3, 101][usize::from(b % 3)],
+                };
+                let seed = input.u16()?;
+                let Some(p) = p else { return Some(()) };
+                for k in 0..n {
+                    let sid = u64::from(seed) << 32 | k as u64;
+                    let size = match k % 5 {
+                        4 => u32::MAX,
+                        j => SCHED_SIZES[(usize::from(seed) + j) % SCHED_PAYLOADS],
+                    };
+                    if self.honest.contains_key(&(p.id, sid)) {
+                        continue;
+                    }
+                    self.add(&p, sid, size);
+                }
+            }
+            // A payload arrives from a peer (or from one that did not announce it): every
+            // announcement of it on a live link is settled, as `settle_arrival` does; the
+            // sender's failures are forgiven, and an announcer asked and beaten gets one.
+            7 => {
+                let from = self.peer(input.u8()?).map(|p| p.id);
+                let i = usize::from(input.u8()?) % SCHED_PAYLOADS;
+                self.received[i] = true;
+                let peers: Vec<SchedPeer> = self.slots.iter().flatten().copied().collect();
+                for p in peers {
+                    let sid = Self::sid(&p, i);
+                    let asked = self
+                        .f
+                        .candidates
+                        .iter()
+                        .any(|c| c.peer == p.id && c.short_id == sid && c.requested.is_some());
+                    self.resolve(p.id, sid);
+                    if let Some(x) = self.peer_mut(p.id) {
+                        if Some(p.id) == from {
+                            x.failures = 0;
+                        } else if asked {
+                            x.failures = x.failures.saturating_add(1);
+                        }
+                    }
+                }
+            }
+            // The peer has not got it (`lognotfound`), of a payload or of anything.
+            8 => {
+                let p = self.peer(input.u8()?);
+                let b = input.u8()?;
+                let Some(p) = p else { return Some(()) };
+                let sid = if b & 0x80 == 0 {
+                    Self::sid(&p, usize::from(b) % SCHED_PAYLOADS)
+                } else {
+                    u64::from(input.u16()?) << 32 | u64::from(b & 0x7f)
+                };
+                self.resolve(p.id, sid);
+            }
+            // The node forgets a payload it had (it may be announced and fetched again).
+            _ => {
+                let i = usize::from(input.u8()?) % SCHED_PAYLOADS;
+                self.received[i] = false;
+            }
+        }
+        Some(())
+    }
+
+    /// What must hold after every step: the fetcher holds what the model holds, in the same
+    /// order, with the same next deadline; only live peers; per peer at most
+    /// `MAX_CANDIDATES_PER_PEER` announcements and `MAX_IN_FLIGHT_PER_PEER` requests; no (peer,
+    /// short id) twice; of two requests in flight for one payload (announced with its size by
+    /// two peers within the same-payload window), the later was made only once the earlier
+    /// stopped holding it back.
+    fn check(&self) {
+        let model: Vec<Candidate> = self.model.anns.values().copied().collect();
+        assert_eq!(
+            self.f.candidates, model,
+            "the fetcher and the model disagree"
+        );
+        assert_eq!(
+            self.f.next_deadline(self.now),
+            self.model.next_deadline(self.now),
+            "next_deadline: the fetcher and the model disagree"
+        );
+        let mut per_peer: BTreeMap<NodeId, (usize, usize)> = BTreeMap::new();
+        let mut keys = std::collections::HashSet::new();
+        // In flight per payload: (announced, requested, hold).
+        let mut flying: BTreeMap<usize, Vec<(i64, i64, i64)>> = BTreeMap::new();
+        for c in &self.f.candidates {
+            assert!(self.live(c.peer), "a candidate of a disconnected peer");
+            assert!(keys.insert((c.peer, c.short_id)), "one announcement twice");
+            let e = per_peer.entry(c.peer).or_default();
+            e.0 += 1;
+            if let Some(r) = c.requested {
+                e.1 += 1;
+                if let Some(&i) = self.honest.get(&(c.peer, c.short_id)) {
+                    flying.entry(i).or_default().push((c.announced, r, c.hold));
+                }
+            }
+        }
+        for (n, in_flight) in per_peer.values() {
+            assert!(*n <= MAX_CANDIDATES_PER_PEER, "too many announcements");
+            assert!(*in_flight <= MAX_IN_FLIGHT_PER_PEER, "too many in flight");
+        }
+        for (i, mut reqs) in flying {
+            let window = SAME_PAYLOAD_WINDOW
+                + i64::from(SCHED_SIZES[i]) * REQUEST_TIMEOUT_PER_MB / 1_000_000;
+            reqs.sort_by_key(|x| x.1);
+            for (k, a) in reqs.iter().enumerate() {
+                for b in &reqs[k + 1..] {
+                    if a.0.abs_diff(b.0) <= window as u64 {
+                        assert!(
+                            b.1 >= a.1 + a.2,
+                            "payload {i} requested again {} µs after, within its hold",
+                            b.1 - a.1
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Nobody answers any more: passes at each deadline until nothing waits. Each announcement
+    /// waiting at the start is requested in time, and every payload with a live announcer that
+    /// did not arrive is requested from one of them.
+    fn drain(&mut self) {
+        let waiting: std::collections::HashSet<(NodeId, u64)> = self
+            .f
+            .candidates
+            .iter()
+            .filter(|c| c.requested.is_none())
+            .map(|c| (c.peer, c.short_id))
+            .collect();
+        let mut wanted: std::collections::HashSet<usize> = self
+            .f
+            .candidates
+            .iter()
+            .filter(|c| c.requested.is_none())
+            .filter_map(|c| self.honest.get(&(c.peer, c.short_id)).copied())
+            .collect();
+        let mut asked = std::collections::HashSet::new();
+        let mut passes = 0;
+        loop {
+            for (peer, sid) in self.pass() {
+                asked.insert((peer, sid));
+                if let Some(i) = self.honest.get(&(peer, sid)) {
+                    wanted.remove(i);
+                }
+            }
+            self.check();
+            let Some(d) = self.f.next_deadline(self.now) else {
+                break;
+            };
+            self.now = d;
+            passes += 1;
+            assert!(
+                passes <= 4 * waiting.len() + 1_000,
+                "the fetcher does not drain"
+            );
+        }
+        assert!(self.f.candidates.is_empty());
+        assert!(waiting.is_subset(&asked), "an announcement never requested");
+        assert!(wanted.is_empty(), "payloads {wanted:?} never requested");
+    }
+}
+
+/// Not in Core: target `relay_scheduler`, the Stage 2 request scheduler (the `Fetcher` of
+/// `peerman/announce.rs`, shaped like Core's txrequest.cpp) driven as Core's `txrequest` fuzz
+/// target drives `TxRequestTracker` (src/test/fuzz/txrequest.cpp): announcements of 16 payloads
+/// (with their sizes, or lying about them) and of nothing, from peers that connect inbound,
+/// outbound or manual (with a round trip known or not, pushing to us or not) and disconnect;
+/// passes at virtual times that jump ahead (to the next deadline, or by a step) or back;
+/// payloads that arrive; not-founds. What the peer manager adds around the fetcher (the
+/// announcer's failures and the push wait in an announcement's delay, the hold from its round
+/// trip) is done as `process_announce`, `settle_arrival` and `fetch_due` do it.
+///
+/// After every step the fetcher holds what a plain reference model holds, in the same order,
+/// with the same next deadline, and each pass expires and makes the model's requests. And by
+/// the rules: requests only to live peers, at most [`MAX_IN_FLIGHT_PER_PEER`] per peer and
+/// [`MAX_CANDIDATES_PER_PEER`] announcements per peer; one request per announcement; none for a
+/// payload that arrived; a second request for a payload among its announcements within the
+/// same-payload window only once the first stopped holding it back (the fetcher cannot tell
+/// payloads apart before they arrive, so announcements further apart are each fetched); a
+/// deadline whenever anything waits. At the end, with nobody answering, every announcement
+/// waiting is requested before the fetcher empties, so every payload with a live announcer is
+/// asked of one.
+pub fn relay_scheduler(data: &[u8]) {
+    let mut input = FuzzInput::new(data);
+    let mut h = SchedHarness::new();
+    for _ in 0..4_000 {
+        if h.step(&mut input).is_none() {
+            break;
+        }
+        h.check();
+    }
+    if h.f.candidates.len() <= SCHED_DRAIN_MAX {
+        h.drain();
+    }
 }

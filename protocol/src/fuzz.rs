@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::address::{AddrSerParams, CAddress};
-use crate::message::{net_msg_type as t, ALL_NET_MESSAGE_TYPES};
+use crate::message::{net_msg_type as t, ALL_NET_MESSAGE_TYPES, RELAY_MESSAGE_TYPES};
 use crate::{NetworkMessage, VersionMessage};
 
 /// The input as a stream of fields (in the manner of Core's `FuzzedDataProvider`): each read
@@ -131,14 +131,12 @@ pub fn replay_corpus(name: &str, target: fn(&[u8])) -> usize {
     files.len()
 }
 
-/// The message types the fuzz targets send: Core's [`ALL_NET_MESSAGE_TYPES`], `logos`, and
-/// one type nobody knows.
-///
-/// Stage 2 (issue 11): the relay messages it adds go in this list, so that [`message_decode`]
-/// and `net::fuzz::peerman` reach their decoders and handlers.
+/// The message types the fuzz targets send: Core's [`ALL_NET_MESSAGE_TYPES`], `logos`, the
+/// Stage 2 relay's [`RELAY_MESSAGE_TYPES`], and one type nobody knows.
 pub fn fuzz_message_types() -> Vec<&'static str> {
     let mut v = ALL_NET_MESSAGE_TYPES.to_vec();
     v.push(t::LOGOS);
+    v.extend_from_slice(&RELAY_MESSAGE_TYPES);
     v.push("fuzzunknown");
     v
 }
@@ -155,10 +153,12 @@ fn lossy_user_agent(msg: &NetworkMessage) -> bool {
 /// The first byte picks the type ([`fuzz_message_types`]), the rest is the payload. The
 /// receive path's [`NetworkMessage::decode_payload_owned`] must agree with
 /// [`NetworkMessage::decode_payload`]; a decoded message has its type, and encodes to a payload
-/// that decodes to the same message. For `version`, the head the handshake falls back to
-/// ([`VersionMessage::decode_head`]) must decode whenever the whole message does, with the same
-/// fields. The payload is also read as one address in each of the four serializations
-/// (network and disk, V1 and BIP155), each of which must round-trip.
+/// that decodes to the same message; a Stage 2 relay message (`sendannounce`, `announce`,
+/// `getlogos`, `getlogosid`, `lognotfound`; not `sendpush`, whose flag is any non-zero byte)
+/// encodes to the very bytes it was read from. For `version`, the head the handshake falls
+/// back to ([`VersionMessage::decode_head`]) must decode whenever the whole message does, with
+/// the same fields. The payload is also read as one address in each of the four
+/// serializations (network and disk, V1 and BIP155), each of which must round-trip.
 pub fn message_decode(data: &[u8]) {
     let Some((&sel, payload)) = data.split_first() else {
         return;
@@ -175,6 +175,16 @@ pub fn message_decode(data: &[u8]) {
             assert_eq!(msg.static_command(), Some(command));
         }
         let again = msg.encode_payload();
+        if RELAY_MESSAGE_TYPES.contains(&command) && command != t::SENDPUSH {
+            // The relay's messages read a prefix of the payload (later bytes are ignored): that
+            // prefix is the message encoded again, so no entry was made up or dropped and the
+            // count was in its one canonical form (`sendpush` reads any non-zero byte as on).
+            assert_eq!(
+                payload.get(..again.len()),
+                Some(&again[..]),
+                "{command}: decoded from other bytes than it encodes to"
+            );
+        }
         match NetworkMessage::decode_payload(command, &again) {
             Ok(back) => assert_eq!(back, msg, "{command}: re-encoded payload decodes otherwise"),
             Err(e) => assert!(

@@ -189,6 +189,10 @@ impl KnownSet {
         self.set.contains(id)
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.set.len()
+    }
+
     pub(crate) fn insert(&mut self, id: PayloadId) {
         if self.set.insert(id) {
             self.order.push_back(id);
@@ -474,6 +478,11 @@ impl RelayPool {
     pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
+
+    /// Bytes of the payloads kept.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
 }
 
 #[cfg(test)]
@@ -556,12 +565,23 @@ mod handling {
     use protocol::relay::{AnnounceEntry, SendAnnounce, MAX_ANNOUNCE_SZ, RELAY_PROTOCOL_VERSION};
     use protocol::NetworkMessage;
 
-    use super::{hold_for, own_inbound_delay, Candidate, FAILURE_DELAY, MAX_FAILURE_PENALTIES};
+    use super::{
+        hold_for, own_inbound_delay, AnnounceLink, Candidate, Fetcher, RelayPool, FAILURE_DELAY,
+        MAX_FAILURE_PENALTIES,
+    };
     use crate::connection_type::ConnectionType;
     use crate::disconnect::DisconnectReason;
     use crate::eviction::NodeId;
     use crate::flood::PayloadId;
     use crate::peerman::{LogosSend, Output, PeerManager};
+
+    /// What [`PeerManager::relay_state`] returns.
+    pub(crate) type RelayState<'a> = (
+        &'a Fetcher,
+        Option<i64>,
+        &'a RelayPool,
+        Vec<(NodeId, &'a AnnounceLink)>,
+    );
 
     impl PeerManager {
         /// After the peer's `version` (Logos networks, relay enabled): offer announcements, as
@@ -904,6 +924,35 @@ mod handling {
                 self.send(peer, NetworkMessage::GetLogos(sids));
             }
             self.refresh_fetch_deadline(now);
+        }
+
+        /// Not in Core: the fetcher, its deadline, the relay pool and each peer's link, for the
+        /// bounds `net::fuzz::peerman` checks.
+        pub(crate) fn relay_state(&self) -> RelayState<'_> {
+            let links = self.m_peer_map.iter().map(|(id, p)| (*id, &p.link));
+            (
+                &self.fetcher,
+                self.fetch_deadline,
+                &self.relay_pool,
+                links.collect(),
+            )
+        }
+
+        /// A peer left (from `finalize_node`): its announcements go. The announcements its
+        /// requests held back may be due now, so the fetcher runs at once; with nothing left
+        /// to fetch, it has no deadline.
+        pub(crate) fn relay_peer_finalized(&mut self, id: NodeId, now: i64) {
+            let f = &mut self.fetcher;
+            let asked = f
+                .candidates
+                .iter()
+                .any(|c| c.peer == id && c.requested.is_some());
+            f.forget_peer(id);
+            if f.candidates.is_empty() {
+                self.fetch_deadline = None;
+            } else if asked {
+                self.fetch_deadline = Some(self.fetch_deadline.map_or(now, |d| d.min(now)));
+            }
         }
 
         pub(crate) fn refresh_fetch_deadline(&mut self, now: i64) {

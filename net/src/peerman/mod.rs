@@ -58,11 +58,14 @@ use crate::timeouts::PingAction;
 use crate::util::sanitize_string;
 
 pub use announce::{short_id, AnnounceOptions};
+pub(crate) use announce::{Candidate, Fetcher};
 /// The Stage 2 relay's constants.
 pub mod announce_consts {
     pub use super::announce::{
-        own_inbound_delay, DEFAULT_POOL_MAX_AGE, DEFAULT_POOL_MAX_BYTES, DEFAULT_PUSH_FANOUT,
-        DEFAULT_PUSH_THRESHOLD, INBOUND_DELAY, MAX_CANDIDATES_PER_PEER, MAX_IN_FLIGHT_PER_PEER,
+        hold_for, own_inbound_delay, DEFAULT_POOL_MAX_AGE, DEFAULT_POOL_MAX_BYTES,
+        DEFAULT_PUSH_FANOUT, DEFAULT_PUSH_MAX, DEFAULT_PUSH_PEERS, DEFAULT_PUSH_THRESHOLD,
+        DEFAULT_PUSH_WAIT, FAILURE_DELAY, HOLD_MARGIN, INBOUND_DELAY, KNOWN_PER_LINK,
+        MAX_CANDIDATES_PER_PEER, MAX_FAILURE_PENALTIES, MAX_IN_FLIGHT_PER_PEER,
         REQUEST_TIMEOUT_BASE, REQUEST_TIMEOUT_PER_MB, SAME_PAYLOAD_WINDOW,
     };
 }
@@ -272,7 +275,7 @@ impl PeerManager {
         };
         self.timers.set(id, peer.next_wakeup, None);
         self.flood.peer_finalized(&peer, now);
-        self.fetcher.forget_peer(id);
+        self.relay_peer_finalized(id, now);
         self.push_from.retain(|&x| x != id);
         self.pending_peer_finalized(id, now);
         if peer.successfully_connected()
@@ -541,6 +544,10 @@ impl PeerManager {
         }
         for id in &out[start..] {
             if let Some(p) = self.m_peer_map.get_mut(id) {
+                // A peer visited for the fetcher may have a later deadline of its own: it goes
+                // too (send_messages files the peer's next one), so the table and
+                // `next_wakeup` agree and nothing is left behind when the peer goes.
+                self.timers.set(*id, p.next_wakeup, None);
                 p.next_wakeup = None;
             }
         }
