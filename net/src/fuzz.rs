@@ -1246,9 +1246,7 @@ impl PeermanHarness {
                 <= self.pending_opts.max_count * crate::peerman::MAX_PENDING_DEPENDENCIES,
             "dependency requests without end"
         );
-        let mut probe = Fetcher {
-            candidates: f.candidates.clone(),
-        };
+        let mut probe = Fetcher::with_candidates(f.candidates.clone());
         let mut due = Vec::new();
         probe.due(self.now, &mut due);
         if !due.is_empty() {

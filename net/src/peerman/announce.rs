@@ -44,7 +44,7 @@
 //! [`DEFAULT_PUSH_FANOUT`] is 0: pushing every payload to even one outbound peer doubles the
 //! copies each node receives (each node is some peer's push target), for a third less latency.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use protocol::header::HEADER_SIZE;
@@ -308,47 +308,94 @@ impl Candidate {
 }
 
 /// The node's announcements to fetch (Core's `TxRequestTracker`, simplified for payloads whose
-/// short ids differ per link).
+/// short ids differ per link). Indexed like Core's tracker, so that a peer's 5,000
+/// announcements cost it and us a constant per entry, not a scan of everyone's: by (peer, short
+/// id), by peer (counts), and, during a pass, the requests that hold others back by size.
 #[derive(Debug, Default)]
 pub(crate) struct Fetcher {
     /// In announcement order.
     pub(crate) candidates: Vec<Candidate>,
+    keys: HashSet<(NodeId, u64)>,
+    per_peer: HashMap<NodeId, usize>,
+    /// Something was added or removed since the last [`Fetcher::due`] pass: the next
+    /// `send_messages` runs one (otherwise only the fetch deadline does).
+    pub(crate) changed: bool,
 }
 
 impl Fetcher {
+    /// A fetcher holding `candidates` (a copy to probe, in the fuzz targets).
+    pub(crate) fn with_candidates(candidates: Vec<Candidate>) -> Self {
+        let mut f = Fetcher::default();
+        for c in candidates {
+            f.keys.insert((c.peer, c.short_id));
+            *f.per_peer.entry(c.peer).or_default() += 1;
+            f.candidates.push(c);
+        }
+        f
+    }
+
     /// Record an announcement; false when the peer has too many waiting (ignored, as Core
     /// ignores announcements past `MAX_PEER_TX_ANNOUNCEMENTS`).
     pub(crate) fn add(&mut self, c: Candidate) -> bool {
-        if self
-            .candidates
-            .iter()
-            .any(|x| x.peer == c.peer && x.short_id == c.short_id)
-        {
+        if self.keys.contains(&(c.peer, c.short_id)) {
             return true;
         }
-        let from_peer = self.candidates.iter().filter(|x| x.peer == c.peer).count();
-        if from_peer >= MAX_CANDIDATES_PER_PEER {
+        let from_peer = self.per_peer.entry(c.peer).or_default();
+        if *from_peer >= MAX_CANDIDATES_PER_PEER {
             return false;
         }
+        *from_peer += 1;
+        self.keys.insert((c.peer, c.short_id));
         self.candidates.push(c);
+        self.changed = true;
         true
+    }
+
+    /// Keep the announcements `keep` accepts, in order, and the indexes with them.
+    fn retain_where(&mut self, mut keep: impl FnMut(&Candidate) -> bool) {
+        let (keys, per_peer) = (&mut self.keys, &mut self.per_peer);
+        let before = self.candidates.len();
+        self.candidates.retain(|c| {
+            let k = keep(c);
+            if !k {
+                keys.remove(&(c.peer, c.short_id));
+                if let Some(n) = per_peer.get_mut(&c.peer) {
+                    *n -= 1;
+                    if *n == 0 {
+                        per_peer.remove(&c.peer);
+                    }
+                }
+            }
+            k
+        });
+        self.changed |= self.candidates.len() != before;
     }
 
     /// Drop the announcements of `peer` whose short id is `sid` (the payload arrived, or the
     /// peer said it has not got it).
     pub(crate) fn resolve(&mut self, peer: NodeId, sid: u64) {
-        self.candidates
-            .retain(|c| !(c.peer == peer && c.short_id == sid));
+        if self.keys.contains(&(peer, sid)) {
+            self.retain_where(|c| !(c.peer == peer && c.short_id == sid));
+        }
+    }
+
+    /// Drop every announcement in `gone` (peer, short id), in one pass.
+    pub(crate) fn resolve_all(&mut self, gone: &HashSet<(NodeId, u64)>) {
+        if gone.iter().any(|k| self.keys.contains(k)) {
+            self.retain_where(|c| !gone.contains(&(c.peer, c.short_id)));
+        }
     }
 
     /// Forget a peer that left.
     pub(crate) fn forget_peer(&mut self, peer: NodeId) {
-        self.candidates.retain(|c| c.peer != peer);
+        if self.per_peer.contains_key(&peer) {
+            self.retain_where(|c| c.peer != peer);
+        }
     }
 
     /// Drop the requests that timed out at `now`; their announcers are appended to `failed`.
     pub(crate) fn expire(&mut self, now: i64, failed: &mut Vec<NodeId>) {
-        self.candidates.retain(|c| {
+        self.retain_where(|c| {
             let live = c.requested.is_none_or(|r| now < r + c.timeout());
             if !live {
                 failed.push(c.peer);
@@ -361,12 +408,20 @@ impl Fetcher {
     /// requests are dropped first (their announcer failed us; another announcer of the same
     /// payload, held back until now, becomes due).
     pub(crate) fn due(&mut self, now: i64, out: &mut Vec<(NodeId, u64)>) {
-        self.candidates
-            .retain(|c| c.requested.is_none_or(|r| now < r + c.timeout()));
+        self.retain_where(|c| c.requested.is_none_or(|r| now < r + c.timeout()));
+        self.changed = false;
         let mut in_flight: HashMap<NodeId, usize> = HashMap::new();
+        // The requests that hold back others now: by size, then announcement time.
+        let mut holding: HashMap<u32, BTreeSet<(i64, NodeId, u64)>> = HashMap::new();
         for c in &self.candidates {
-            if c.requested.is_some() {
+            if let Some(r) = c.requested {
                 *in_flight.entry(c.peer).or_default() += 1;
+                if now < r + c.hold {
+                    holding
+                        .entry(c.size)
+                        .or_default()
+                        .insert((c.announced, c.peer, c.short_id));
+                }
             }
         }
         for i in 0..self.candidates.len() {
@@ -382,18 +437,27 @@ impl Fetcher {
             }
             // Probably a payload already being fetched from someone else (a peer never
             // announces one payload twice, so never one of the same peer's).
+            // Only another peer's request within the window counts; the scan stops at the
+            // first one (one peer has at most MAX_IN_FLIGHT_PER_PEER requests to skip).
             let window = SAME_PAYLOAD_WINDOW + c.timeout() - REQUEST_TIMEOUT_BASE;
-            let same = self.candidates.iter().any(|x| {
-                x.requested.is_some_and(|r| now < r + x.hold)
-                    && x.peer != c.peer
-                    && x.size == c.size
-                    && (x.announced - c.announced).abs() <= window
+            let same = holding.get(&c.size).is_some_and(|h| {
+                h.range(
+                    (c.announced - window, NodeId::MIN, 0)
+                        ..=(c.announced + window, NodeId::MAX, u64::MAX),
+                )
+                .any(|&(_, p, _)| p != c.peer)
             });
             if same {
                 continue;
             }
             self.candidates[i].requested = Some(now);
             *in_flight.entry(c.peer).or_default() += 1;
+            if c.hold > 0 {
+                holding
+                    .entry(c.size)
+                    .or_default()
+                    .insert((c.announced, c.peer, c.short_id));
+            }
             out.push((c.peer, c.short_id));
         }
     }
@@ -539,6 +603,51 @@ mod tests {
         assert!(f.candidates.iter().all(|c| c.peer != 3));
     }
 
+    /// The per-peer cap and the (peer, short id) index follow every way out: resolve, a
+    /// batch resolve, a timeout, the peer leaving.
+    #[test]
+    fn per_peer_cap_follows_removals() {
+        let mut f = Fetcher::default();
+        let n = MAX_CANDIDATES_PER_PEER as u64;
+        for sid in 0..n {
+            assert!(f.add(cand(1, sid, 100, 0, true)));
+        }
+        assert!(!f.add(cand(1, n, 100, 0, true)), "over the cap");
+        assert!(f.add(cand(1, 5, 100, 0, true)), "a repeat is not a new one");
+        assert!(
+            f.add(cand(2, n, 100, 0, true)),
+            "another peer has its own cap"
+        );
+        f.resolve(1, 0);
+        assert!(f.add(cand(1, n, 100, 0, true)));
+        assert!(!f.add(cand(1, n + 1, 100, 0, true)));
+        let gone: HashSet<(NodeId, u64)> = [(1, 1), (1, 2), (2, n), (3, 9)].into();
+        f.resolve_all(&gone);
+        assert!(f.candidates.iter().all(|c| c.peer == 1));
+        assert!(f.add(cand(1, n + 1, 100, 0, true)) && f.add(cand(1, n + 2, 100, 0, true)));
+        assert!(!f.add(cand(1, n + 3, 100, 0, true)));
+        // A request times out: its slot frees.
+        let mut out = Vec::new();
+        f.due(0, &mut out);
+        assert_eq!(out.len(), MAX_IN_FLIGHT_PER_PEER);
+        let mut failed = Vec::new();
+        f.expire(REQUEST_TIMEOUT_BASE + 1_000, &mut failed);
+        assert_eq!(failed.len(), MAX_IN_FLIGHT_PER_PEER);
+        assert_eq!(
+            f.candidates.len(),
+            MAX_CANDIDATES_PER_PEER - MAX_IN_FLIGHT_PER_PEER
+        );
+        assert!(f.add(cand(1, n + 3, 100, 0, true)));
+        f.forget_peer(1);
+        assert!(f.candidates.is_empty());
+        for sid in 0..n {
+            assert!(
+                f.add(cand(1, sid, 100, 0, true)),
+                "room again after leaving"
+            );
+        }
+    }
+
     #[test]
     fn pool_is_bounded_by_bytes_and_age() {
         let opts = AnnounceOptions {
@@ -559,6 +668,7 @@ mod tests {
 
 /// The relay's message handling and fan-out, on the peer manager.
 mod handling {
+    use std::collections::{HashMap, HashSet};
     use std::sync::Arc;
 
     use protocol::header::HEADER_SIZE;
@@ -819,9 +929,8 @@ mod handling {
                 return;
             }
             self.pending_not_found(id, &v, now);
-            for sid in v {
-                self.fetcher.resolve(id, sid);
-            }
+            let gone: HashSet<(NodeId, u64)> = v.into_iter().map(|sid| (id, sid)).collect();
+            self.fetcher.resolve_all(&gone);
             self.refresh_fetch_deadline(now);
             self.schedule(id, Some(now));
         }
@@ -836,16 +945,23 @@ mod handling {
             if self.fetcher.candidates.is_empty() {
                 return;
             }
+            // One short id per announcing peer, then one pass over the announcements.
+            let mut sid_of: HashMap<NodeId, Option<u64>> = HashMap::new();
             let mut hits = Vec::new();
             for c in &self.fetcher.candidates {
-                if let Some(p) = self.m_peer_map.get(&c.peer) {
-                    if p.link.active() && p.link.short_id(pid) == c.short_id {
-                        hits.push((c.peer, c.short_id, c.requested.is_some()));
-                    }
+                let sid = *sid_of.entry(c.peer).or_insert_with(|| {
+                    self.m_peer_map
+                        .get(&c.peer)
+                        .filter(|p| p.link.active())
+                        .map(|p| p.link.short_id(pid))
+                });
+                if sid == Some(c.short_id) {
+                    hits.push((c.peer, c.short_id, c.requested.is_some()));
                 }
             }
-            for (peer, sid, asked) in hits {
-                self.fetcher.resolve(peer, sid);
+            let gone: HashSet<(NodeId, u64)> = hits.iter().map(|h| (h.0, h.1)).collect();
+            self.fetcher.resolve_all(&gone);
+            for (peer, _, asked) in hits {
                 if let Some(p) = self.m_peer_map.get_mut(&peer) {
                     p.link.known.insert(*pid);
                     // Asked, and someone else delivered first: it counts as a failure
@@ -900,7 +1016,10 @@ mod handling {
 
         /// Make the requests that are due, one `getlogos` per peer.
         pub(crate) fn fetch_due(&mut self, now: i64) {
-            if self.fetcher.candidates.is_empty() {
+            // A pass costs one look at every announcement: only when something changed or
+            // the deadline came, not on every peer's send_messages.
+            let deadline = self.fetch_deadline.is_some_and(|d| d <= now);
+            if self.fetcher.candidates.is_empty() || !(self.fetcher.changed || deadline) {
                 return;
             }
             let mut failed = Vec::new();

@@ -536,6 +536,8 @@ impl PeerManager {
             // A request is due or timed out: visit an announcer (send_messages runs the
             // fetcher for every peer).
             self.fetch_deadline = None;
+            // The visited peer's send_messages owes the fetcher a pass.
+            self.fetcher.changed = true;
             if let Some(c) = self.fetcher.candidates.first() {
                 if !out[start..].contains(&c.peer) {
                     out.push(c.peer);
