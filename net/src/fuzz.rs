@@ -1450,6 +1450,10 @@ impl SchedModel {
     fn due(&mut self, now: i64) -> Vec<(NodeId, u64)> {
         self.expire(now);
         let mut out = Vec::new();
+        // (holder's peer, holder's short id, held peer): a request holds back one
+        // announcement per peer in a pass.
+        let mut covered: std::collections::HashSet<(NodeId, u64, NodeId)> =
+            std::collections::HashSet::new();
         let seqs: Vec<u64> = self.anns.keys().copied().collect();
         for seq in seqs {
             let a = self.anns[&seq];
@@ -1460,13 +1464,22 @@ impl SchedModel {
                 continue;
             }
             let window = SAME_PAYLOAD_WINDOW + Self::timeout(&a) - REQUEST_TIMEOUT_BASE;
-            let held = self.anns.values().any(|b| {
-                b.requested.is_some_and(|r| now < r + b.hold)
-                    && b.peer != a.peer
-                    && b.size == a.size
-                    && b.announced.abs_diff(a.announced) <= window as u64
-            });
-            if held {
+            // The first holder in (announced, peer, short id) order not yet holding one of
+            // this peer's announcements.
+            let holder = self
+                .anns
+                .values()
+                .filter(|b| {
+                    b.requested.is_some_and(|r| now < r + b.hold)
+                        && b.peer != a.peer
+                        && b.size == a.size
+                        && b.announced.abs_diff(a.announced) <= window as u64
+                        && !covered.contains(&(b.peer, b.short_id, a.peer))
+                })
+                .map(|b| (b.announced, b.peer, b.short_id))
+                .min();
+            if let Some((_, p, sid)) = holder {
+                covered.insert((p, sid, a.peer));
                 continue;
             }
             if let Some(x) = self.anns.get_mut(&seq) {

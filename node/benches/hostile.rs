@@ -64,11 +64,15 @@ fn load_average() -> String {
 
 /// One attack against a fresh node; a failure to set up is a row of its own.
 fn run_one(a: &Attack, debug_net: bool) -> Result<Outcome, String> {
+    let mut extra: Vec<String> = a.node_args.iter().map(|s| s.to_string()).collect();
+    extra.extend(
+        std::env::var("LOGOS_HOSTILE_NODE_ARGS")
+            .map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            .unwrap_or_default(),
+    );
     let spec = NodeSpec {
         debug_net,
-        extra: std::env::var("LOGOS_HOSTILE_NODE_ARGS")
-            .map(|v| v.split_whitespace().map(str::to_string).collect())
-            .unwrap_or_default(),
+        extra,
         nice: std::env::var("LOGOS_HOSTILE_NODE_NICE")
             .ok()
             .and_then(|v| v.parse().ok()),

@@ -40,16 +40,21 @@ fn accepted(log: &str) -> u64 {
 /// other (each checked by the common rules, then by `check` with its outcome, the log lines
 /// written during it, and the node), stops the node and reads its store back.
 fn exercise(tag: &str, names: &[&str], check: impl Fn(&Outcome, &str, &Node)) {
+    let all = attacks(false);
     let spec = NodeSpec {
         debug_net: true,
         peer_timeout: Some(2),
         rpc_server_timeout: Some(2),
+        extra: all
+            .iter()
+            .filter(|a| names.contains(&a.name))
+            .flat_map(|a| a.node_args.iter().map(|s| s.to_string()))
+            .collect(),
         ..NodeSpec::default()
     };
     let mut node = Node::start(tag, &spec).unwrap();
     let seeded = seed(&node).unwrap();
     let honest = Honest::start(node.p2p).unwrap();
-    let all = attacks(false);
     for name in names {
         let a = all.iter().find(|a| a.name == *name).expect("attack");
         let offset = node.log_len();
@@ -339,5 +344,21 @@ fn rpc_attacks() {
             }
             other => unreachable!("{other}"),
         }
+    });
+}
+
+/// `announce` floods on announcing links (the node runs `-logosrelay=announce`): 50,000 short
+/// ids per message from each of 4 peers that never answer a request. Core's rules for an `inv`
+/// flood hold: at the 50,000-entry limit nobody is punished, entries past the per-peer cap of
+/// 5,000 are ignored, and the node keeps asking (at most 100 requests in flight per peer).
+#[test]
+fn announce_flood() {
+    exercise("announce", &["announce-flood"], |o, log, _node| {
+        assert_eq!(o.count("sent"), 16, "{}", table_row(o));
+        assert_eq!(o.count("peers_open_at_end"), 4, "{}", table_row(o));
+        assert_eq!(count(log, "Misbehaving"), 0);
+        // Each attacker was asked for what it announced.
+        let asked = count(log, "sending getlogos (");
+        assert!(asked >= 4, "{asked} getlogos sent\n{}", tail(log, 20));
     });
 }

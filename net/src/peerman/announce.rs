@@ -113,6 +113,11 @@ pub const DEFAULT_PUSH_WAIT: i64 = 50_000;
 /// An announcer whose last requests timed out waits this long (µs) per timeout (up to
 /// [`MAX_FAILURE_PENALTIES`]) before it is asked, so an announcer that delivers is asked first.
 pub const FAILURE_DELAY: i64 = 250_000;
+/// Announcements waiting above which fetcher passes are spaced (see [`FETCH_PASS_SPACING`]).
+pub const MANY_CANDIDATES: usize = 10_000;
+/// With more than [`MANY_CANDIDATES`] announcements waiting, the fetcher's deadline passes come
+/// at least this far apart (µs): a pass costs about 50 ns per announcement.
+pub const FETCH_PASS_SPACING: i64 = 10_000;
 /// Timeouts counted against an announcer at most.
 pub const MAX_FAILURE_PENALTIES: u32 = 4;
 /// A request holds back other announcements of the same size for two of its peer's round
@@ -351,6 +356,16 @@ impl Fetcher {
         true
     }
 
+    /// Whether `(peer, short id)` waits or is in flight.
+    pub(crate) fn has(&self, key: &(NodeId, u64)) -> bool {
+        self.keys.contains(key)
+    }
+
+    /// Announcements of `peer` waiting or in flight.
+    pub(crate) fn announced_by(&self, peer: NodeId) -> usize {
+        self.per_peer.get(&peer).copied().unwrap_or(0)
+    }
+
     /// Keep the announcements `keep` accepts, in order, and the indexes with them.
     fn retain_where(&mut self, mut keep: impl FnMut(&Candidate) -> bool) {
         let (keys, per_peer) = (&mut self.keys, &mut self.per_peer);
@@ -393,6 +408,19 @@ impl Fetcher {
         }
     }
 
+    /// The announcers in `peers` just failed us: their announcements not yet requested hold
+    /// nobody back once they are (as one announced after the failure would not).
+    pub(crate) fn distrust(&mut self, peers: &HashSet<NodeId>) {
+        if peers.is_empty() {
+            return;
+        }
+        for c in self.candidates.iter_mut() {
+            if c.requested.is_none() && peers.contains(&c.peer) {
+                c.hold = 0;
+            }
+        }
+    }
+
     /// Drop the requests that timed out at `now`; their announcers are appended to `failed`.
     pub(crate) fn expire(&mut self, now: i64, failed: &mut Vec<NodeId>) {
         self.retain_where(|c| {
@@ -411,8 +439,10 @@ impl Fetcher {
         self.retain_where(|c| c.requested.is_none_or(|r| now < r + c.timeout()));
         self.changed = false;
         let mut in_flight: HashMap<NodeId, usize> = HashMap::new();
-        // The requests that hold back others now: by size, then announcement time.
+        // The requests that hold back others now: by size, then announcement time; and which
+        // peer's announcement each one holds back in this pass.
         let mut holding: HashMap<u32, BTreeSet<(i64, NodeId, u64)>> = HashMap::new();
+        let mut covered: HashSet<(NodeId, u64, NodeId)> = HashSet::new();
         for c in &self.candidates {
             if let Some(r) = c.requested {
                 *in_flight.entry(c.peer).or_default() += 1;
@@ -437,17 +467,21 @@ impl Fetcher {
             }
             // Probably a payload already being fetched from someone else (a peer never
             // announces one payload twice, so never one of the same peer's).
-            // Only another peer's request within the window counts; the scan stops at the
-            // first one (one peer has at most MAX_IN_FLIGHT_PER_PEER requests to skip).
+            // Only another peer's request within the window counts, and each request stands
+            // for one payload, which a peer announces once: it holds back at most one
+            // announcement per peer (a peer's 5,000 announcements are not held back by
+            // another's 100 requests).
             let window = SAME_PAYLOAD_WINDOW + c.timeout() - REQUEST_TIMEOUT_BASE;
-            let same = holding.get(&c.size).is_some_and(|h| {
+            let holder = holding.get(&c.size).and_then(|h| {
                 h.range(
                     (c.announced - window, NodeId::MIN, 0)
                         ..=(c.announced + window, NodeId::MAX, u64::MAX),
                 )
-                .any(|&(_, p, _)| p != c.peer)
+                .find(|&&(_, p, sid)| p != c.peer && !covered.contains(&(p, sid, c.peer)))
+                .copied()
             });
-            if same {
+            if let Some((_, p, sid)) = holder {
+                covered.insert((p, sid, c.peer));
                 continue;
             }
             self.candidates[i].requested = Some(now);
@@ -648,6 +682,36 @@ mod tests {
         }
     }
 
+    /// A request stands for one payload, which a peer announces once: it holds back one
+    /// announcement per other peer, not all of them; a distrusted announcer's request holds
+    /// back none.
+    #[test]
+    fn a_request_holds_back_one_announcement_per_peer() {
+        let mut f = Fetcher::default();
+        let mut out = Vec::new();
+        f.add(cand(1, 11, 1000, 0, true));
+        f.due(0, &mut out);
+        assert_eq!(out, vec![(1, 11)]);
+        for sid in [21, 22, 23] {
+            f.add(cand(2, sid, 1000, 10_000, true));
+        }
+        f.add(cand(3, 31, 1000, 10_000, true));
+        out.clear();
+        f.due(10_000, &mut out);
+        // Peer 2's first and peer 3's one wait for peer 1's request; the rest are not it.
+        assert_eq!(out, vec![(2, 22), (2, 23)]);
+        // Peer 4 failed us: its request, once made, holds nobody back.
+        f.add(cand(4, 41, 2000, 20_000, true));
+        f.distrust(&[4].into());
+        out.clear();
+        f.due(20_000, &mut out);
+        assert_eq!(out, vec![(4, 41)]);
+        f.add(cand(5, 51, 2000, 30_000, true));
+        out.clear();
+        f.due(30_000, &mut out);
+        assert_eq!(out, vec![(5, 51)], "not held back by peer 4's request");
+    }
+
     #[test]
     fn pool_is_bounded_by_bytes_and_age() {
         let opts = AnnounceOptions {
@@ -668,7 +732,7 @@ mod tests {
 
 /// The relay's message handling and fan-out, on the peer manager.
 mod handling {
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashSet;
     use std::sync::Arc;
 
     use protocol::header::HEADER_SIZE;
@@ -677,7 +741,7 @@ mod handling {
 
     use super::{
         hold_for, own_inbound_delay, AnnounceLink, Candidate, Fetcher, RelayPool, FAILURE_DELAY,
-        MAX_FAILURE_PENALTIES,
+        FETCH_PASS_SPACING, MANY_CANDIDATES, MAX_CANDIDATES_PER_PEER, MAX_FAILURE_PENALTIES,
     };
     use crate::connection_type::ConnectionType;
     use crate::disconnect::DisconnectReason;
@@ -786,6 +850,21 @@ mod handling {
             }
         }
 
+        /// An `announce` from a peer whose announcements already fill its share of the fetcher
+        /// is ignored before it is decoded (unless its count is over the limit, which is
+        /// misbehaviour): a flood of full messages then costs a look at the count each.
+        pub(crate) fn announce_needs_no_decoding(&self, id: NodeId, payload: &[u8]) -> bool {
+            if self.fetcher.announced_by(id) < MAX_CANDIDATES_PER_PEER {
+                return false;
+            }
+            let count = protocol::encode::read_compact_size(&mut &payload[..], false);
+            if count.is_ok_and(|n| n <= MAX_ANNOUNCE_SZ as u64) {
+                log::debug!(target: "net", "announce from peer={id} ignored: {MAX_CANDIDATES_PER_PEER} announcements of it wait already");
+                return true;
+            }
+            false
+        }
+
         /// `announce`: fetch what we miss.
         pub(crate) fn process_announce(&mut self, id: NodeId, v: Vec<AnnounceEntry>, now: i64) {
             if v.len() > MAX_ANNOUNCE_SZ {
@@ -823,7 +902,7 @@ mod handling {
                 if e.size > max_len {
                     continue;
                 }
-                added |= self.fetcher.add(Candidate {
+                let taken = self.fetcher.add(Candidate {
                     peer: id,
                     short_id: e.short_id,
                     size: e.size,
@@ -843,6 +922,13 @@ mod handling {
                         hold_for(min_rtt, e.size)
                     },
                 });
+                if !taken {
+                    // Over the peer's cap: Core ignores each announcement past
+                    // MAX_PEER_TX_ANNOUNCEMENTS; the rest of the message is not even read, so a
+                    // flood of full `announce` messages costs a decode each, not a walk.
+                    break;
+                }
+                added = true;
             }
             if added {
                 self.refresh_fetch_deadline(now - 1);
@@ -945,22 +1031,28 @@ mod handling {
             if self.fetcher.candidates.is_empty() {
                 return;
             }
-            // One short id per announcing peer, then one pass over the announcements.
-            let mut sid_of: HashMap<NodeId, Option<u64>> = HashMap::new();
-            let mut hits = Vec::new();
-            for c in &self.fetcher.candidates {
-                let sid = *sid_of.entry(c.peer).or_insert_with(|| {
-                    self.m_peer_map
-                        .get(&c.peer)
-                        .filter(|p| p.link.active())
-                        .map(|p| p.link.short_id(pid))
-                });
-                if sid == Some(c.short_id) {
-                    hits.push((c.peer, c.short_id, c.requested.is_some()));
-                }
+            // One short id per announcing peer, looked up in the index; a pass over the
+            // announcements only when one of them names it.
+            let keys: HashSet<(NodeId, u64)> = self
+                .m_peer_map
+                .iter()
+                .filter(|(id, p)| p.link.active() && self.fetcher.announced_by(**id) > 0)
+                .map(|(id, p)| (*id, p.link.short_id(pid)))
+                .filter(|k| self.fetcher.has(k))
+                .collect();
+            if keys.is_empty() {
+                return;
             }
+            let hits: Vec<(NodeId, u64, bool)> = self
+                .fetcher
+                .candidates
+                .iter()
+                .filter(|c| keys.contains(&(c.peer, c.short_id)))
+                .map(|c| (c.peer, c.short_id, c.requested.is_some()))
+                .collect();
             let gone: HashSet<(NodeId, u64)> = hits.iter().map(|h| (h.0, h.1)).collect();
             self.fetcher.resolve_all(&gone);
+            let mut beaten = HashSet::new();
             for (peer, _, asked) in hits {
                 if let Some(p) = self.m_peer_map.get_mut(&peer) {
                     p.link.known.insert(*pid);
@@ -968,9 +1060,11 @@ mod handling {
                     // (reset by the next payload it sends).
                     if asked && peer != from {
                         p.link.failures = p.link.failures.saturating_add(1);
+                        beaten.insert(peer);
                     }
                 }
             }
+            self.fetcher.distrust(&beaten);
             self.refresh_fetch_deadline(now);
         }
 
@@ -1024,11 +1118,12 @@ mod handling {
             }
             let mut failed = Vec::new();
             self.fetcher.expire(now, &mut failed);
-            for peer in failed {
-                if let Some(p) = self.m_peer_map.get_mut(&peer) {
+            for peer in &failed {
+                if let Some(p) = self.m_peer_map.get_mut(peer) {
                     p.link.failures = p.link.failures.saturating_add(1);
                 }
             }
+            self.fetcher.distrust(&failed.into_iter().collect());
             let mut due = Vec::new();
             self.fetcher.due(now, &mut due);
             due.sort_by_key(|(peer, _)| *peer);
@@ -1076,6 +1171,11 @@ mod handling {
 
         pub(crate) fn refresh_fetch_deadline(&mut self, now: i64) {
             self.fetch_deadline = self.fetcher.next_deadline(now);
+            // A pass looks at every announcement: with many waiting (peers filling their
+            // shares), passes come at most every FETCH_PASS_SPACING.
+            if self.fetcher.candidates.len() > MANY_CANDIDATES {
+                self.fetch_deadline = self.fetch_deadline.map(|d| d.max(now + FETCH_PASS_SPACING));
+            }
         }
 
         /// Keep an accepted (or our own) payload to answer requests.

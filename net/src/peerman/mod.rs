@@ -411,6 +411,9 @@ impl PeerManager {
             m_shared,
             ..
         } = msg;
+        if m_type == t::ANNOUNCE && self.announce_needs_no_decoding(id, &m_recv) {
+            return Ok(());
+        }
         if let (t::LOGOS, Some(payload)) = (&*m_type, m_shared) {
             // A payload the shell already holds shared: the `logos` codec is the bytes as they are.
             self.process_logos(id, payload, m_hash, m_header, now);

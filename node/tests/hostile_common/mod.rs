@@ -42,6 +42,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use addrman::store::{AddrManOptions, KvStore, Store, P2P_LMDB_DIR, PEERS_BACKUP_KEY};
 use netbase::NetGroupManager;
 use protocol::header::{CHECKSUM_OFFSET, HEADER_SIZE, MAX_PROTOCOL_MESSAGE_LENGTH};
+use protocol::relay::{AnnounceEntry, SendAnnounce, MAX_ANNOUNCE_SZ, RELAY_PROTOCOL_VERSION};
 use protocol::{
     CAddress, Chain, MessageHeader, NetworkMessage, NetworkParams, RawNetworkMessage, ServiceFlags,
     VersionMessage,
@@ -653,6 +654,8 @@ pub struct PeerOpts {
     pub user_agent: String,
     /// Sends `sendaddrv2` before `verack` (BIP155), so `addrv2` is welcome.
     pub send_addrv2: bool,
+    /// Sends `sendannounce` before `verack`, so the link announces (Stage 2 relay).
+    pub send_announce: bool,
     /// Answers the node's pings.
     pub answer_pings: bool,
     /// `SO_RCVBUF`, set before connecting.
@@ -710,6 +713,12 @@ impl WirePeer {
                     got_version = true;
                     if opts.send_addrv2 {
                         replies.extend(frame(NetworkMessage::SendAddrV2));
+                    }
+                    if opts.send_announce {
+                        replies.extend(frame(NetworkMessage::SendAnnounce(SendAnnounce {
+                            version: RELAY_PROTOCOL_VERSION,
+                            salt: run_nonce(),
+                        })));
                     }
                     replies.extend(frame(NetworkMessage::Verack));
                 }
@@ -1384,6 +1393,16 @@ pub enum Kind {
         /// Messages per peer (all connections) at most.
         max: Option<u64>,
     },
+    /// `peers` handshaken peers on announcing links (the node runs `-logosrelay=announce`),
+    /// each sending `announce` messages of 50,000 fresh short ids (Core's `MAX_INV_SZ`) and
+    /// never answering a request: the fetcher's per-peer cap (5,000), its indexes and its
+    /// request timeouts under load.
+    AnnounceFlood {
+        /// Peers at once.
+        peers: usize,
+        /// Messages per peer at most.
+        max: Option<u64>,
+    },
     /// A peer sending distinct `logos` payloads of `size` bytes as fast as the node takes
     /// them, while a slow reader (4 KiB receive buffer, 1 KiB per 100 ms) is connected.
     LogosLineRate {
@@ -1435,6 +1454,8 @@ pub struct Attack {
     pub kind: Kind,
     /// Its window.
     pub window: Duration,
+    /// Arguments the attacked node needs (its own node in the short form).
+    pub node_args: &'static [&'static str],
 }
 
 /// The suite: full counts for the long form, small ones for the short form.
@@ -1456,6 +1477,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 junk: true,
             },
             window: w(15, 2000),
+            node_args: &[],
         },
         Attack {
             name: "silent-conns",
@@ -1464,6 +1486,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 junk: false,
             },
             window: w(15, 3500),
+            node_args: &[],
         },
         Attack {
             name: "slowloris",
@@ -1472,6 +1495,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 interval: Duration::from_secs(1),
             },
             window: w(15, 3500),
+            node_args: &[],
         },
         Attack {
             name: "oversized-32mb",
@@ -1479,6 +1503,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 count: pick(2000, 20),
             },
             window: w(15, 1500),
+            node_args: &[],
         },
         Attack {
             name: "bad-magic",
@@ -1486,6 +1511,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 count: pick(5000, 50),
             },
             window: w(15, 1500),
+            node_args: &[],
         },
         Attack {
             name: "bad-checksum",
@@ -1494,6 +1520,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 max: max(300),
             },
             window: w(15, 1500),
+            node_args: &[],
         },
         Attack {
             name: "version-flood",
@@ -1503,6 +1530,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 connections: pick(2000, 50),
             },
             window: w(15, 1500),
+            node_args: &[],
         },
         Attack {
             name: "addr-flood-1000",
@@ -1512,6 +1540,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 max: max(10),
             },
             window: w(15, 1500),
+            node_args: &[],
         },
         Attack {
             name: "addr-flood-5000",
@@ -1521,6 +1550,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 max: max(3),
             },
             window: w(15, 1500),
+            node_args: &[],
         },
         Attack {
             name: "logos-line-rate",
@@ -1529,6 +1559,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 max: max(2000),
             },
             window: w(15, 2000),
+            node_args: &[],
         },
         Attack {
             name: "churn",
@@ -1536,6 +1567,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 per_sec: if long { 300.0 } else { 150.0 },
             },
             window: w(15, 2000),
+            node_args: &[],
         },
         Attack {
             name: "rpc-oversized",
@@ -1544,6 +1576,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 big: pick(4, 1),
             },
             window: w(15, 2000),
+            node_args: &[],
         },
         Attack {
             name: "rpc-slow-bytes",
@@ -1552,6 +1585,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 interval: Duration::from_secs(if long { 3 } else { 1 }),
             },
             window: w(15, 4000),
+            node_args: &[],
         },
         Attack {
             name: "rpc-idle",
@@ -1559,6 +1593,7 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 count: pick(3000, 200),
             },
             window: w(15, 4000),
+            node_args: &[],
         },
         Attack {
             name: "rpc-wrong-auth",
@@ -1566,6 +1601,16 @@ pub fn attacks(long: bool) -> Vec<Attack> {
                 clients: pick(16, 4),
             },
             window: w(15, 1500),
+            node_args: &[],
+        },
+        Attack {
+            name: "announce-flood",
+            kind: Kind::AnnounceFlood {
+                peers: pick(50, 4),
+                max: max(4),
+            },
+            window: w(15, 3000),
+            node_args: &["-logosrelay=announce"],
         },
     ]
 }
@@ -1763,7 +1808,7 @@ pub fn run_attack(node: &Node, honest: &Honest, attack: &Attack) -> Outcome {
             add_swarm(&mut c, "", &run_swarm(&plan, deadline));
         }
         Kind::BadChecksum { peers, max } => {
-            flood_peers(node, *peers, deadline, &mut c, &mut notes, |_, n| {
+            flood_peers(node, *peers, false, deadline, &mut c, &mut notes, |_, n| {
                 (n < max.unwrap_or(u64::MAX)).then(|| {
                     let mut p = vec![0x43u8; 1024];
                     p[..8].copy_from_slice(&n.to_le_bytes());
@@ -1793,7 +1838,7 @@ pub fn run_attack(node: &Node, honest: &Honest, attack: &Attack) -> Outcome {
                 run_swarm(&plan, deadline)
             });
             let v = frame(version_msg(1, "/vflood:0.1/"));
-            flood_peers(node, *peers, deadline, &mut c, &mut notes, |_, n| {
+            flood_peers(node, *peers, false, deadline, &mut c, &mut notes, |_, n| {
                 (n < max.unwrap_or(u64::MAX)).then(|| v.clone())
             });
             add_swarm(&mut c, "conns_", &swarm.join().unwrap_or_default());
@@ -1815,6 +1860,23 @@ pub fn run_attack(node: &Node, honest: &Honest, attack: &Attack) -> Outcome {
             logos_line_rate(node, *size, *max, deadline, &mut c, &mut notes)
         }
         Kind::Churn { per_sec } => churn(node, *per_sec, deadline, &mut c, &mut notes),
+        Kind::AnnounceFlood { peers, max } => {
+            let mut rng = run_nonce();
+            let batches: Vec<Vec<u8>> = (0..4)
+                .map(|_| {
+                    let entries = (0..MAX_ANNOUNCE_SZ)
+                        .map(|_| AnnounceEntry {
+                            short_id: splitmix(&mut rng),
+                            size: 1000,
+                        })
+                        .collect();
+                    frame(NetworkMessage::Announce(entries))
+                })
+                .collect();
+            flood_peers(node, *peers, true, deadline, &mut c, &mut notes, |k, n| {
+                (n < max.unwrap_or(u64::MAX)).then(|| batches[(k + n as usize) % 4].clone())
+            });
+        }
         Kind::RpcOversized { clients, big } => {
             rpc_oversized(node, *clients, *big, deadline, &mut c, &mut notes)
         }
@@ -1913,6 +1975,7 @@ pub fn run_attack(node: &Node, honest: &Honest, attack: &Attack) -> Outcome {
 fn flood_peers(
     node: &Node,
     peers: usize,
+    announce: bool,
     deadline: Instant,
     c: &mut BTreeMap<String, u64>,
     notes: &mut Vec<String>,
@@ -1927,6 +1990,7 @@ fn flood_peers(
                         p2p,
                         PeerOpts {
                             user_agent: "/flooder:0.1/".into(),
+                            send_announce: announce,
                             ..PeerOpts::default()
                         },
                     )
@@ -2126,7 +2190,7 @@ fn logos_line_rate(
     };
     let before = node.rpc("getlogosinfo", json!([])).unwrap_or_default();
     let nonce = run_nonce();
-    flood_peers(node, 1, deadline, c, notes, |_, n| {
+    flood_peers(node, 1, false, deadline, c, notes, |_, n| {
         (n < max.unwrap_or(u64::MAX)).then(|| {
             let mut p = vec![0x4cu8; size];
             p[..8].copy_from_slice(&nonce.to_le_bytes());
