@@ -1781,8 +1781,8 @@ impl SchedHarness {
         );
         let mut per_peer: BTreeMap<NodeId, (usize, usize)> = BTreeMap::new();
         let mut keys = std::collections::HashSet::new();
-        // In flight per payload: (announced, requested, hold).
-        let mut flying: BTreeMap<usize, Vec<(i64, i64, i64)>> = BTreeMap::new();
+        // In flight per payload: (announced, requested, hold, peer).
+        let mut flying: BTreeMap<usize, Vec<(i64, i64, i64, NodeId)>> = BTreeMap::new();
         for c in &self.f.candidates {
             assert!(self.live(c.peer), "a candidate of a disconnected peer");
             assert!(keys.insert((c.peer, c.short_id)), "one announcement twice");
@@ -1791,7 +1791,10 @@ impl SchedHarness {
             if let Some(r) = c.requested {
                 e.1 += 1;
                 if let Some(&i) = self.honest.get(&(c.peer, c.short_id)) {
-                    flying.entry(i).or_default().push((c.announced, r, c.hold));
+                    flying
+                        .entry(i)
+                        .or_default()
+                        .push((c.announced, r, c.hold, c.peer));
                 }
             }
         }
@@ -1805,9 +1808,23 @@ impl SchedHarness {
             reqs.sort_by_key(|x| x.1);
             for (k, a) in reqs.iter().enumerate() {
                 for b in &reqs[k + 1..] {
-                    if a.0.abs_diff(b.0) <= window as u64 {
+                    // Within the first request's hold a second one is made only when its
+                    // announcer has other announcements of that size near it: a request holds
+                    // back one announcement per peer, and which one is its payload cannot be
+                    // told.
+                    if a.0.abs_diff(b.0) <= window as u64 && b.1 < a.1 + a.2 {
+                        let alike = self
+                            .f
+                            .candidates
+                            .iter()
+                            .filter(|c| {
+                                c.peer == b.3
+                                    && c.size == SCHED_SIZES[i]
+                                    && c.announced.abs_diff(b.0) <= window as u64
+                            })
+                            .count();
                         assert!(
-                            b.1 >= a.1 + a.2,
+                            alike >= 2,
                             "payload {i} requested again {} µs after, within its hold",
                             b.1 - a.1
                         );
