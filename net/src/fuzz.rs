@@ -1369,6 +1369,9 @@ struct SchedModel {
     /// Per peer: announcements, and requests in flight.
     per_peer: std::collections::HashMap<NodeId, (usize, usize)>,
     next_seq: u64,
+    /// Requests made although another peer's request of the same size was holding near them,
+    /// because that one already held back another announcement of this peer: (peer, short id).
+    released: std::collections::HashSet<(NodeId, u64)>,
 }
 
 impl SchedModel {
@@ -1481,6 +1484,15 @@ impl SchedModel {
             if let Some((_, p, sid)) = holder {
                 covered.insert((p, sid, a.peer));
                 continue;
+            }
+            let any_holder = self.anns.values().any(|b| {
+                b.requested.is_some_and(|r| now < r + b.hold)
+                    && b.peer != a.peer
+                    && b.size == a.size
+                    && b.announced.abs_diff(a.announced) <= window as u64
+            });
+            if any_holder {
+                self.released.insert((a.peer, a.short_id));
             }
             if let Some(x) = self.anns.get_mut(&seq) {
                 x.requested = Some(now);
@@ -1781,8 +1793,8 @@ impl SchedHarness {
         );
         let mut per_peer: BTreeMap<NodeId, (usize, usize)> = BTreeMap::new();
         let mut keys = std::collections::HashSet::new();
-        // In flight per payload: (announced, requested, hold, peer).
-        let mut flying: BTreeMap<usize, Vec<(i64, i64, i64, NodeId)>> = BTreeMap::new();
+        // In flight per payload: (announced, requested, hold, peer, short id).
+        let mut flying: BTreeMap<usize, Vec<(i64, i64, i64, NodeId, u64)>> = BTreeMap::new();
         for c in &self.f.candidates {
             assert!(self.live(c.peer), "a candidate of a disconnected peer");
             assert!(keys.insert((c.peer, c.short_id)), "one announcement twice");
@@ -1794,7 +1806,7 @@ impl SchedHarness {
                     flying
                         .entry(i)
                         .or_default()
-                        .push((c.announced, r, c.hold, c.peer));
+                        .push((c.announced, r, c.hold, c.peer, c.short_id));
                 }
             }
         }
@@ -1808,23 +1820,13 @@ impl SchedHarness {
             reqs.sort_by_key(|x| x.1);
             for (k, a) in reqs.iter().enumerate() {
                 for b in &reqs[k + 1..] {
-                    // Within the first request's hold a second one is made only when its
-                    // announcer has other announcements of that size near it: a request holds
-                    // back one announcement per peer, and which one is its payload cannot be
-                    // told.
+                    // Within the first request's hold a second one is made only when the
+                    // holder was already holding back another announcement of its announcer
+                    // (a request holds back one per peer; which one is its payload cannot be
+                    // told), as the model recorded when it made the request.
                     if a.0.abs_diff(b.0) <= window as u64 && b.1 < a.1 + a.2 {
-                        let alike = self
-                            .f
-                            .candidates
-                            .iter()
-                            .filter(|c| {
-                                c.peer == b.3
-                                    && c.size == SCHED_SIZES[i]
-                                    && c.announced.abs_diff(b.0) <= window as u64
-                            })
-                            .count();
                         assert!(
-                            alike >= 2,
+                            self.model.released.contains(&(b.3, b.4)),
                             "payload {i} requested again {} µs after, within its hold",
                             b.1 - a.1
                         );
