@@ -1359,6 +1359,9 @@ fn sched_delay(b: u8) -> i64 {
     }
 }
 
+/// A request in flight for a known payload: (announced, requested, hold, peer, short id).
+type InFlight = (i64, i64, i64, NodeId, u64);
+
 /// A plain restatement of the fetcher's rules (as Core's txrequest fuzz test restates
 /// `TxRequestTracker`): announcements by arrival number, with an index by (peer, short id) and
 /// counts per peer.
@@ -1793,8 +1796,7 @@ impl SchedHarness {
         );
         let mut per_peer: BTreeMap<NodeId, (usize, usize)> = BTreeMap::new();
         let mut keys = std::collections::HashSet::new();
-        // In flight per payload: (announced, requested, hold, peer, short id).
-        let mut flying: BTreeMap<usize, Vec<(i64, i64, i64, NodeId, u64)>> = BTreeMap::new();
+        let mut flying: BTreeMap<usize, Vec<InFlight>> = BTreeMap::new();
         for c in &self.f.candidates {
             assert!(self.live(c.peer), "a candidate of a disconnected peer");
             assert!(keys.insert((c.peer, c.short_id)), "one announcement twice");
