@@ -208,19 +208,7 @@ impl RpcBackend for FuzzBackend {
         self.banman.unban_subnet(subnet)
     }
     fn get_banned(&self) -> Vec<(CSubNet, BanEntry)> {
-        self.banman
-            .get_banned()
-            .into_iter()
-            .map(|(s, e)| {
-                (
-                    s,
-                    BanEntry {
-                        create_time: e.n_create_time,
-                        ban_until: e.n_ban_until,
-                    },
-                )
-            })
-            .collect()
+        crate::rpc_backend::banned_rows(&self.banman)
     }
     fn clear_banned(&self) {
         self.banman.clear_banned();

@@ -44,7 +44,6 @@ pub struct NodeRpcBackend {
     startup_time: i64,
 }
 
-/// Wall clock, Unix seconds (Core's `GetTime()` without mock time).
 /// Not in Core: the addresses `getnodeaddresses` returns (Core's `CConnman::GetAddresses` with
 /// the ban filter, as `NodeAddress` rows).
 pub(crate) fn node_addresses(
@@ -64,6 +63,24 @@ pub(crate) fn node_addresses(
         .collect()
 }
 
+/// Not in Core: the ban list as `listbanned` rows (Core's `BanMan::GetBanned`).
+pub(crate) fn banned_rows(banman: &BanMan) -> Vec<(CSubNet, BanEntry)> {
+    banman
+        .get_banned()
+        .into_iter()
+        .map(|(s, e)| {
+            (
+                s,
+                BanEntry {
+                    create_time: e.n_create_time,
+                    ban_until: e.n_ban_until,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Wall clock, Unix seconds (Core's `GetTime()` without mock time).
 fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -341,22 +358,8 @@ impl RpcBackend for NodeRpcBackend {
     }
 
     fn get_banned(&self) -> Vec<(CSubNet, BanEntry)> {
-        let Some(n) = self.node() else {
-            return Vec::new();
-        };
-        n.banman
-            .get_banned()
-            .into_iter()
-            .map(|(s, e)| {
-                (
-                    s,
-                    BanEntry {
-                        create_time: e.n_create_time,
-                        ban_until: e.n_ban_until,
-                    },
-                )
-            })
-            .collect()
+        self.node()
+            .map_or_else(Vec::new, |n| banned_rows(&n.banman))
     }
 
     fn clear_banned(&self) {
