@@ -1106,9 +1106,7 @@ impl PeermanHarness {
             let (f, ..) = self.pm.relay_state();
             for sid in v {
                 assert!(
-                    f.candidates
-                        .iter()
-                        .any(|c| c.peer == peer && c.short_id == *sid && c.requested.is_some()),
+                    f.get(&(peer, *sid)).is_some_and(|c| c.requested.is_some()),
                     "getlogos of a short id not in flight to the peer"
                 );
             }
@@ -1198,7 +1196,7 @@ impl PeermanHarness {
         let (f, fetch_deadline, pool, links) = self.pm.relay_state();
         let links: BTreeMap<NodeId, _> = links.into_iter().collect();
         let mut per_peer: BTreeMap<NodeId, (usize, usize)> = BTreeMap::new();
-        for c in &f.candidates {
+        for c in f.iter() {
             let link = links
                 .get(&c.peer)
                 .expect("a candidate of a closed connection");
@@ -1246,7 +1244,7 @@ impl PeermanHarness {
                 <= self.pending_opts.max_count * crate::peerman::MAX_PENDING_DEPENDENCIES,
             "dependency requests without end"
         );
-        let mut probe = Fetcher::with_candidates(f.candidates.clone());
+        let mut probe = Fetcher::with_candidates(f.iter().copied().collect());
         let mut due = Vec::new();
         probe.due(self.now, &mut due);
         if !due.is_empty() {
@@ -1304,10 +1302,7 @@ pub fn peerman(data: &[u8]) {
     assert_eq!(h.pm.next_deadline(), None, "a deadline outlived its peer");
     assert!(h.pm.poll_output().is_none(), "output with no peer left");
     let (f, _, _, links) = h.pm.relay_state();
-    assert!(
-        f.candidates.is_empty(),
-        "announcements outlived their peers"
-    );
+    assert!(f.is_empty(), "announcements outlived their peers");
     assert!(links.is_empty());
     let ps = h.pm.pending_stats();
     assert_eq!(
@@ -1643,7 +1638,7 @@ impl SchedHarness {
         // holds it).
         match self.f.next_deadline(self.now) {
             Some(d) => assert!(d > self.now, "a deadline that is already due"),
-            None => assert!(self.f.candidates.is_empty(), "candidates with no deadline"),
+            None => assert!(self.f.is_empty(), "candidates with no deadline"),
         }
         got
     }
@@ -1743,9 +1738,8 @@ impl SchedHarness {
                     let sid = Self::sid(&p, i);
                     let asked = self
                         .f
-                        .candidates
-                        .iter()
-                        .any(|c| c.peer == p.id && c.short_id == sid && c.requested.is_some());
+                        .get(&(p.id, sid))
+                        .is_some_and(|c| c.requested.is_some());
                     self.resolve(p.id, sid);
                     if let Some(x) = self.peer_mut(p.id) {
                         if Some(p.id) == from {
@@ -1786,7 +1780,8 @@ impl SchedHarness {
     fn check(&self) {
         let model: Vec<Candidate> = self.model.anns.values().copied().collect();
         assert_eq!(
-            self.f.candidates, model,
+            self.f.iter().copied().collect::<Vec<_>>(),
+            model,
             "the fetcher and the model disagree"
         );
         assert_eq!(
@@ -1797,7 +1792,7 @@ impl SchedHarness {
         let mut per_peer: BTreeMap<NodeId, (usize, usize)> = BTreeMap::new();
         let mut keys = std::collections::HashSet::new();
         let mut flying: BTreeMap<usize, Vec<InFlight>> = BTreeMap::new();
-        for c in &self.f.candidates {
+        for c in self.f.iter() {
             assert!(self.live(c.peer), "a candidate of a disconnected peer");
             assert!(keys.insert((c.peer, c.short_id)), "one announcement twice");
             let e = per_peer.entry(c.peer).or_default();
@@ -1844,14 +1839,12 @@ impl SchedHarness {
     fn drain(&mut self) {
         let waiting: std::collections::HashSet<(NodeId, u64)> = self
             .f
-            .candidates
             .iter()
             .filter(|c| c.requested.is_none())
             .map(|c| (c.peer, c.short_id))
             .collect();
         let mut wanted: std::collections::HashSet<usize> = self
             .f
-            .candidates
             .iter()
             .filter(|c| c.requested.is_none())
             .filter_map(|c| self.honest.get(&(c.peer, c.short_id)).copied())
@@ -1876,7 +1869,7 @@ impl SchedHarness {
                 "the fetcher does not drain"
             );
         }
-        assert!(self.f.candidates.is_empty());
+        assert!(self.f.is_empty());
         assert!(waiting.is_subset(&asked), "an announcement never requested");
         assert!(wanted.is_empty(), "payloads {wanted:?} never requested");
     }
@@ -1911,7 +1904,7 @@ pub fn relay_scheduler(data: &[u8]) {
         }
         h.check();
     }
-    if h.f.candidates.len() <= SCHED_DRAIN_MAX {
+    if h.f.len() <= SCHED_DRAIN_MAX {
         h.drain();
     }
 }

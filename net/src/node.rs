@@ -577,7 +577,13 @@ impl CNode {
     /// A large payload whose hash was deferred by the transport (`DEFER_HASH_FROM`) is hashed
     /// here, on the message handler thread, and its checksum checked; a wrong one drops the
     /// message as Core's V1Transport::GetReceivedMessage does, and the next one is returned.
-    pub fn poll_message(&self) -> Option<(CNetMessage, bool, bool)> {
+    ///
+    /// A message `unread` accepts (one the peer manager drops without reading it) is returned
+    /// with its hash still pending.
+    pub fn poll_message(
+        &self,
+        unread: impl Fn(&CNetMessage) -> bool,
+    ) -> Option<(CNetMessage, bool, bool)> {
         let mut unpaused_any = false;
         loop {
             let (mut msg, more, unpaused) = {
@@ -590,12 +596,14 @@ impl CNode {
                 (msg, !q.queue.is_empty(), was_paused && !pause)
             };
             unpaused_any |= unpaused;
-            if msg.complete_deferred_hash(self.m_hash_kind) {
+            if !msg.m_hash_pending || unread(&msg) || msg.complete_deferred_hash(self.m_hash_kind) {
                 return Some((msg, more, unpaused_any));
             }
             //DMITRY: payload of DEFER_HASH_FROM (64 KiB) or more whose checksum does not match the header; Core: net.cpp::V1Transport::GetReceivedMessage; changed: checked when
             // the message handler takes the message instead of on arrival (hashing overlaps reading
-            // the next message); still dropped, the peer kept, its bytes counted under *other*.
+            // the next message), not at all for an `announce` the peer manager drops unread (a
+            // peer at its announcement cap); still dropped, the peer kept, its bytes counted
+            // under *other*.
             log::debug!(target: "net",
                 "Header error: Wrong checksum ({}, {} bytes), expected {} was {}, peer={}",
                 crate::util::sanitize_string(&msg.m_type),

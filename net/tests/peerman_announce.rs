@@ -8,9 +8,11 @@ mod vnet;
 
 use net::connection_type::ConnectionType;
 use net::disconnect::DisconnectReason;
-use net::peerman::announce_consts::REQUEST_TIMEOUT_BASE;
+use net::net_message::{CNetMessage, SerializedNetMsg};
+use net::peerman::announce_consts::{MAX_CANDIDATES_PER_PEER, REQUEST_TIMEOUT_BASE};
+use net::transport::{V1Recv, DEFER_HASH_FROM};
 use protocol::message::net_msg_type as t;
-use protocol::relay::SendAnnounce;
+use protocol::relay::{AnnounceEntry, SendAnnounce};
 use protocol::{Chain, NetworkMessage};
 use vnet::*;
 
@@ -372,4 +374,78 @@ fn a_request_to_a_failed_announcer_holds_nobody_back() {
         .max()
         .unwrap();
     assert_eq!(asked - announced, 300_000, "one way back, no wait");
+}
+
+/// A large `announce` as the transport hands it over with its hash deferred (above
+/// `DEFER_HASH_FROM`), its checksum right or wrong.
+fn deferred_announce(net: &VNet, first: u64, n: u64, corrupt: bool) -> CNetMessage {
+    let entries = (first..first + n)
+        .map(|short_id| AnnounceEntry {
+            short_id,
+            size: 1000,
+        })
+        .collect();
+    let m = SerializedNetMsg::from_message(&NetworkMessage::Announce(entries)).unwrap();
+    let p = net.params();
+    let mut bytes = p.message_start.to_vec();
+    let mut command = [0u8; 12];
+    command[..t::ANNOUNCE.len()].copy_from_slice(t::ANNOUNCE.as_bytes());
+    bytes.extend_from_slice(&command);
+    bytes.extend_from_slice(&(m.data.len() as u32).to_le_bytes());
+    let mut sum = p.hash_kind.checksum(&m.data);
+    if corrupt {
+        sum[0] ^= 0xff;
+    }
+    bytes.extend_from_slice(&sum);
+    bytes.extend_from_slice(&m.data);
+    assert!(m.data.len() > DEFER_HASH_FROM);
+    let mut rx = V1Recv::new(p.message_start, p.hash_kind, p.max_message_length, 0);
+    let mut rest = &bytes[..];
+    while !rest.is_empty() {
+        rx.received_bytes(&mut rest).unwrap();
+    }
+    let (msg, reject) = rx.get_received_message(net.now());
+    assert!(!reject && msg.m_hash_pending);
+    msg
+}
+
+/// The shell does not hash an `announce` the peer manager drops unread (its sender's
+/// announcements fill its share of the fetcher: a flood of them costs no hashing). One it
+/// would read is hashed by the peer manager, and a wrong checksum drops it there as the
+/// transport would have.
+#[test]
+fn announce_from_a_peer_at_its_cap_is_dropped_unhashed() {
+    let mut net = VNet::new(Chain::LogosRegtest, 5);
+    let a = node(&mut net, 1, true);
+    let r = node(&mut net, 2, true);
+    let link = net.connect(r, a, ConnectionType::OutboundFullRelay);
+    net.settle();
+    // A never answers R's requests (its short ids are made up), so its share stays full.
+    net.nodes[a].mute.push(t::LOGNOTFOUND);
+    let id = net.peer_id(link, 0);
+    let n = MAX_CANDIDATES_PER_PEER as u64 + 1_000;
+    // Below the cap, a wrong checksum: read, so checked, and dropped.
+    let bad = deferred_announce(&net, 0, n, true);
+    assert!(!net.nodes[r].pm.drops_unread(id, &bad));
+    let now = net.now();
+    net.nodes[r].pm.process_message(id, bad, now);
+    net.run_for(100_000);
+    assert_eq!(count(&net, a, t::GETLOGOS), 0, "nothing of it was taken");
+    // The same with the right checksum fills A's share: requests go out.
+    let good = deferred_announce(&net, 0, n, false);
+    assert!(!net.nodes[r].pm.drops_unread(id, &good));
+    let now = net.now();
+    net.nodes[r].pm.process_message(id, good, now);
+    net.run_for(100_000);
+    let asked = count(&net, a, t::GETLOGOS);
+    assert!(asked > 0);
+    // Now at the cap: the next one is dropped unread, right checksum or not.
+    for corrupt in [false, true] {
+        let more = deferred_announce(&net, n, n, corrupt);
+        assert!(net.nodes[r].pm.drops_unread(id, &more));
+        let now = net.now();
+        net.nodes[r].pm.process_message(id, more, now);
+    }
+    net.run_for(100_000);
+    assert_eq!(count(&net, a, t::GETLOGOS), asked, "no new requests");
 }

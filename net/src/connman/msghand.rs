@@ -165,7 +165,9 @@ impl ConnmanInner {
         let mut msg = None;
         let mut more = false;
         if node.m_msgproc_ready.load(Ordering::SeqCst) && !paused {
-            if let Some((m, more_queued, unpaused)) = node.poll_message() {
+            if let Some((m, more_queued, unpaused)) =
+                node.poll_message(|m| self.pm().drops_unread(id, m))
+            {
                 if unpaused {
                     self.wake_socket_for(node);
                 }

@@ -44,13 +44,12 @@
 //! [`DEFAULT_PUSH_FANOUT`] is 0: pushing every payload to even one outbound peer doubles the
 //! copies each node receives (each node is some peer's push target), for a third less latency.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use protocol::header::HEADER_SIZE;
 use protocol::relay::AnnounceEntry;
 
-use crate::eviction::NodeId;
 use crate::flood::PayloadId;
 use crate::siphash::CSipHasher;
 
@@ -113,11 +112,6 @@ pub const DEFAULT_PUSH_WAIT: i64 = 50_000;
 /// An announcer whose last requests timed out waits this long (µs) per timeout (up to
 /// [`MAX_FAILURE_PENALTIES`]) before it is asked, so an announcer that delivers is asked first.
 pub const FAILURE_DELAY: i64 = 250_000;
-/// Announcements waiting above which fetcher passes are spaced (see [`FETCH_PASS_SPACING`]).
-pub const MANY_CANDIDATES: usize = 10_000;
-/// With more than [`MANY_CANDIDATES`] announcements waiting, the fetcher's deadline passes come
-/// at least this far apart (µs): a pass costs about 50 ns per announcement.
-pub const FETCH_PASS_SPACING: i64 = 10_000;
 /// Timeouts counted against an announcer at most.
 pub const MAX_FAILURE_PENALTIES: u32 = 4;
 /// A request holds back other announcements of the same size for two of its peer's round
@@ -282,235 +276,6 @@ impl AnnounceLink {
     }
 }
 
-/// An announcement not yet fetched, or being fetched.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Candidate {
-    pub(crate) peer: NodeId,
-    pub(crate) short_id: u64,
-    pub(crate) size: u32,
-    /// When it arrived (µs).
-    pub(crate) announced: i64,
-    /// From an outbound (or manual) peer.
-    pub(crate) preferred: bool,
-    /// When it was requested (µs), if it was.
-    pub(crate) requested: Option<i64>,
-    /// Wait before it may be requested (µs) beyond the inbound delay: the announcer's
-    /// timeouts, or a push expected from another peer.
-    pub(crate) extra_delay: i64,
-    /// Once requested, how long it holds back other announcements of its size (µs).
-    pub(crate) hold: i64,
-}
-
-impl Candidate {
-    /// When it may be requested.
-    fn ready(&self) -> i64 {
-        self.announced + self.extra_delay + if self.preferred { 0 } else { INBOUND_DELAY }
-    }
-
-    fn timeout(&self) -> i64 {
-        REQUEST_TIMEOUT_BASE + i64::from(self.size) * REQUEST_TIMEOUT_PER_MB / 1_000_000
-    }
-}
-
-/// The node's announcements to fetch (Core's `TxRequestTracker`, simplified for payloads whose
-/// short ids differ per link). Indexed like Core's tracker, so that a peer's 5,000
-/// announcements cost it and us a constant per entry, not a scan of everyone's: by (peer, short
-/// id), by peer (counts), and, during a pass, the requests that hold others back by size.
-#[derive(Debug, Default)]
-pub(crate) struct Fetcher {
-    /// In announcement order.
-    pub(crate) candidates: Vec<Candidate>,
-    keys: HashSet<(NodeId, u64)>,
-    per_peer: HashMap<NodeId, usize>,
-    /// Something was added or removed since the last [`Fetcher::due`] pass: the next
-    /// `send_messages` runs one (otherwise only the fetch deadline does).
-    pub(crate) changed: bool,
-}
-
-impl Fetcher {
-    /// A fetcher holding `candidates` (a copy to probe, in the fuzz targets).
-    pub(crate) fn with_candidates(candidates: Vec<Candidate>) -> Self {
-        let mut f = Fetcher::default();
-        for c in candidates {
-            f.keys.insert((c.peer, c.short_id));
-            *f.per_peer.entry(c.peer).or_default() += 1;
-            f.candidates.push(c);
-        }
-        f
-    }
-
-    /// Record an announcement; false when the peer has too many waiting (ignored, as Core
-    /// ignores announcements past `MAX_PEER_TX_ANNOUNCEMENTS`).
-    pub(crate) fn add(&mut self, c: Candidate) -> bool {
-        if self.keys.contains(&(c.peer, c.short_id)) {
-            return true;
-        }
-        let from_peer = self.per_peer.entry(c.peer).or_default();
-        if *from_peer >= MAX_CANDIDATES_PER_PEER {
-            return false;
-        }
-        *from_peer += 1;
-        self.keys.insert((c.peer, c.short_id));
-        self.candidates.push(c);
-        self.changed = true;
-        true
-    }
-
-    /// Whether `(peer, short id)` waits or is in flight.
-    pub(crate) fn has(&self, key: &(NodeId, u64)) -> bool {
-        self.keys.contains(key)
-    }
-
-    /// Announcements of `peer` waiting or in flight.
-    pub(crate) fn announced_by(&self, peer: NodeId) -> usize {
-        self.per_peer.get(&peer).copied().unwrap_or(0)
-    }
-
-    /// Keep the announcements `keep` accepts, in order, and the indexes with them.
-    fn retain_where(&mut self, mut keep: impl FnMut(&Candidate) -> bool) {
-        let (keys, per_peer) = (&mut self.keys, &mut self.per_peer);
-        let before = self.candidates.len();
-        self.candidates.retain(|c| {
-            let k = keep(c);
-            if !k {
-                keys.remove(&(c.peer, c.short_id));
-                if let Some(n) = per_peer.get_mut(&c.peer) {
-                    *n -= 1;
-                    if *n == 0 {
-                        per_peer.remove(&c.peer);
-                    }
-                }
-            }
-            k
-        });
-        self.changed |= self.candidates.len() != before;
-    }
-
-    /// Drop the announcements of `peer` whose short id is `sid` (the payload arrived, or the
-    /// peer said it has not got it).
-    pub(crate) fn resolve(&mut self, peer: NodeId, sid: u64) {
-        if self.keys.contains(&(peer, sid)) {
-            self.retain_where(|c| !(c.peer == peer && c.short_id == sid));
-        }
-    }
-
-    /// Drop every announcement in `gone` (peer, short id), in one pass.
-    pub(crate) fn resolve_all(&mut self, gone: &HashSet<(NodeId, u64)>) {
-        if gone.iter().any(|k| self.keys.contains(k)) {
-            self.retain_where(|c| !gone.contains(&(c.peer, c.short_id)));
-        }
-    }
-
-    /// Forget a peer that left.
-    pub(crate) fn forget_peer(&mut self, peer: NodeId) {
-        if self.per_peer.contains_key(&peer) {
-            self.retain_where(|c| c.peer != peer);
-        }
-    }
-
-    /// The announcers in `peers` just failed us: their announcements not yet requested hold
-    /// nobody back once they are (as one announced after the failure would not).
-    pub(crate) fn distrust(&mut self, peers: &HashSet<NodeId>) {
-        if peers.is_empty() {
-            return;
-        }
-        for c in self.candidates.iter_mut() {
-            if c.requested.is_none() && peers.contains(&c.peer) {
-                c.hold = 0;
-            }
-        }
-    }
-
-    /// Drop the requests that timed out at `now`; their announcers are appended to `failed`.
-    pub(crate) fn expire(&mut self, now: i64, failed: &mut Vec<NodeId>) {
-        self.retain_where(|c| {
-            let live = c.requested.is_none_or(|r| now < r + c.timeout());
-            if !live {
-                failed.push(c.peer);
-            }
-            live
-        });
-    }
-
-    /// The requests to make at `now`: (peer, short id) in announcement order. Timed-out
-    /// requests are dropped first (their announcer failed us; another announcer of the same
-    /// payload, held back until now, becomes due).
-    pub(crate) fn due(&mut self, now: i64, out: &mut Vec<(NodeId, u64)>) {
-        self.retain_where(|c| c.requested.is_none_or(|r| now < r + c.timeout()));
-        self.changed = false;
-        let mut in_flight: HashMap<NodeId, usize> = HashMap::new();
-        // The requests that hold back others now: by size, then announcement time; and which
-        // peer's announcement each one holds back in this pass.
-        let mut holding: HashMap<u32, BTreeSet<(i64, NodeId, u64)>> = HashMap::new();
-        let mut covered: HashSet<(NodeId, u64, NodeId)> = HashSet::new();
-        for c in &self.candidates {
-            if let Some(r) = c.requested {
-                *in_flight.entry(c.peer).or_default() += 1;
-                if now < r + c.hold {
-                    holding
-                        .entry(c.size)
-                        .or_default()
-                        .insert((c.announced, c.peer, c.short_id));
-                }
-            }
-        }
-        for i in 0..self.candidates.len() {
-            let c = self.candidates[i];
-            if c.requested.is_some() {
-                continue;
-            }
-            if now < c.ready() {
-                continue;
-            }
-            if in_flight.get(&c.peer).copied().unwrap_or(0) >= MAX_IN_FLIGHT_PER_PEER {
-                continue;
-            }
-            // Probably a payload already being fetched from someone else (a peer never
-            // announces one payload twice, so never one of the same peer's).
-            // Only another peer's request within the window counts, and each request stands
-            // for one payload, which a peer announces once: it holds back at most one
-            // announcement per peer (a peer's 5,000 announcements are not held back by
-            // another's 100 requests).
-            let window = SAME_PAYLOAD_WINDOW + c.timeout() - REQUEST_TIMEOUT_BASE;
-            let holder = holding.get(&c.size).and_then(|h| {
-                h.range(
-                    (c.announced - window, NodeId::MIN, 0)
-                        ..=(c.announced + window, NodeId::MAX, u64::MAX),
-                )
-                .find(|&&(_, p, sid)| p != c.peer && !covered.contains(&(p, sid, c.peer)))
-                .copied()
-            });
-            if let Some((_, p, sid)) = holder {
-                covered.insert((p, sid, c.peer));
-                continue;
-            }
-            self.candidates[i].requested = Some(now);
-            *in_flight.entry(c.peer).or_default() += 1;
-            if c.hold > 0 {
-                holding
-                    .entry(c.size)
-                    .or_default()
-                    .insert((c.announced, c.peer, c.short_id));
-            }
-            out.push((c.peer, c.short_id));
-        }
-    }
-
-    /// When something next becomes due after `now`, if anything waits: a request's timeout,
-    /// or an announcement's ready time. An announcement ready now but held back waits for the
-    /// request that holds it (its timeout or its payload), not for a time of its own.
-    pub(crate) fn next_deadline(&self, now: i64) -> Option<i64> {
-        self.candidates
-            .iter()
-            .filter_map(|c| match c.requested {
-                Some(r) if r + c.hold > now => Some(r + c.hold.min(c.timeout())),
-                Some(r) => Some(r + c.timeout()),
-                None => (c.ready() > now).then_some(c.ready()),
-            })
-            .min()
-    }
-}
-
 /// Payloads accepted recently, kept to answer requests (Core's `mapRelay`).
 #[derive(Debug, Default)]
 pub(crate) struct RelayPool {
@@ -587,19 +352,6 @@ impl RelayPool {
 mod tests {
     use super::*;
 
-    fn cand(peer: NodeId, sid: u64, size: u32, at: i64, preferred: bool) -> Candidate {
-        Candidate {
-            peer,
-            short_id: sid,
-            size,
-            announced: at,
-            preferred,
-            requested: None,
-            extra_delay: 0,
-            hold: REQUEST_TIMEOUT_BASE,
-        }
-    }
-
     #[test]
     fn short_ids_agree_on_both_ends_and_differ_per_link() {
         let id = [7u8; 32];
@@ -609,107 +361,6 @@ mod tests {
         let mut h = CSipHasher::new(1, 2);
         h.write(&id);
         assert_eq!(short_id(2, 1, &id), h.finalize());
-    }
-
-    #[test]
-    fn one_request_per_payload_outbound_first_then_timeout_moves_on() {
-        let mut f = Fetcher::default();
-        let mut out = Vec::new();
-        // Inbound peer 1 announces first, outbound peer 2 just after: 2 is asked at once, 1
-        // is held back (same size, same moment: probably the same payload).
-        f.add(cand(1, 11, 1000, 0, false));
-        f.add(cand(2, 22, 1000, 10_000, true));
-        f.due(10_000, &mut out);
-        assert_eq!(out, vec![(2, 22)]);
-        out.clear();
-        f.due(100_000, &mut out);
-        assert!(out.is_empty(), "peer 1 waits while peer 2's request is out");
-        // Peer 2 never answers: after the timeout peer 1 is asked.
-        f.due(10_000 + REQUEST_TIMEOUT_BASE + 10_000, &mut out);
-        assert_eq!(out, vec![(1, 11)]);
-        // A payload of another size is fetched at once.
-        out.clear();
-        f.add(cand(3, 33, 5000, 1_100_000, true));
-        f.due(1_100_000, &mut out);
-        assert_eq!(out, vec![(3, 33)]);
-        // Resolving drops it.
-        f.resolve(3, 33);
-        assert!(f.candidates.iter().all(|c| c.peer != 3));
-    }
-
-    /// The per-peer cap and the (peer, short id) index follow every way out: resolve, a
-    /// batch resolve, a timeout, the peer leaving.
-    #[test]
-    fn per_peer_cap_follows_removals() {
-        let mut f = Fetcher::default();
-        let n = MAX_CANDIDATES_PER_PEER as u64;
-        for sid in 0..n {
-            assert!(f.add(cand(1, sid, 100, 0, true)));
-        }
-        assert!(!f.add(cand(1, n, 100, 0, true)), "over the cap");
-        assert!(f.add(cand(1, 5, 100, 0, true)), "a repeat is not a new one");
-        assert!(
-            f.add(cand(2, n, 100, 0, true)),
-            "another peer has its own cap"
-        );
-        f.resolve(1, 0);
-        assert!(f.add(cand(1, n, 100, 0, true)));
-        assert!(!f.add(cand(1, n + 1, 100, 0, true)));
-        let gone: HashSet<(NodeId, u64)> = [(1, 1), (1, 2), (2, n), (3, 9)].into();
-        f.resolve_all(&gone);
-        assert!(f.candidates.iter().all(|c| c.peer == 1));
-        assert!(f.add(cand(1, n + 1, 100, 0, true)) && f.add(cand(1, n + 2, 100, 0, true)));
-        assert!(!f.add(cand(1, n + 3, 100, 0, true)));
-        // A request times out: its slot frees.
-        let mut out = Vec::new();
-        f.due(0, &mut out);
-        assert_eq!(out.len(), MAX_IN_FLIGHT_PER_PEER);
-        let mut failed = Vec::new();
-        f.expire(REQUEST_TIMEOUT_BASE + 1_000, &mut failed);
-        assert_eq!(failed.len(), MAX_IN_FLIGHT_PER_PEER);
-        assert_eq!(
-            f.candidates.len(),
-            MAX_CANDIDATES_PER_PEER - MAX_IN_FLIGHT_PER_PEER
-        );
-        assert!(f.add(cand(1, n + 3, 100, 0, true)));
-        f.forget_peer(1);
-        assert!(f.candidates.is_empty());
-        for sid in 0..n {
-            assert!(
-                f.add(cand(1, sid, 100, 0, true)),
-                "room again after leaving"
-            );
-        }
-    }
-
-    /// A request stands for one payload, which a peer announces once: it holds back one
-    /// announcement per other peer, not all of them; a distrusted announcer's request holds
-    /// back none.
-    #[test]
-    fn a_request_holds_back_one_announcement_per_peer() {
-        let mut f = Fetcher::default();
-        let mut out = Vec::new();
-        f.add(cand(1, 11, 1000, 0, true));
-        f.due(0, &mut out);
-        assert_eq!(out, vec![(1, 11)]);
-        for sid in [21, 22, 23] {
-            f.add(cand(2, sid, 1000, 10_000, true));
-        }
-        f.add(cand(3, 31, 1000, 10_000, true));
-        out.clear();
-        f.due(10_000, &mut out);
-        // Peer 2's first and peer 3's one wait for peer 1's request; the rest are not it.
-        assert_eq!(out, vec![(2, 22), (2, 23)]);
-        // Peer 4 failed us: its request, once made, holds nobody back.
-        f.add(cand(4, 41, 2000, 20_000, true));
-        f.distrust(&[4].into());
-        out.clear();
-        f.due(20_000, &mut out);
-        assert_eq!(out, vec![(4, 41)]);
-        f.add(cand(5, 51, 2000, 30_000, true));
-        out.clear();
-        f.due(30_000, &mut out);
-        assert_eq!(out, vec![(5, 51)], "not held back by peer 4's request");
     }
 
     #[test]
@@ -740,13 +391,14 @@ mod handling {
     use protocol::NetworkMessage;
 
     use super::{
-        hold_for, own_inbound_delay, AnnounceLink, Candidate, Fetcher, RelayPool, FAILURE_DELAY,
-        FETCH_PASS_SPACING, MANY_CANDIDATES, MAX_CANDIDATES_PER_PEER, MAX_FAILURE_PENALTIES,
+        hold_for, own_inbound_delay, AnnounceLink, RelayPool, FAILURE_DELAY,
+        MAX_CANDIDATES_PER_PEER, MAX_FAILURE_PENALTIES,
     };
     use crate::connection_type::ConnectionType;
     use crate::disconnect::DisconnectReason;
     use crate::eviction::NodeId;
     use crate::flood::PayloadId;
+    use crate::peerman::fetcher::{Candidate, Fetcher};
     use crate::peerman::{LogosSend, Output, PeerManager};
 
     /// What [`PeerManager::relay_state`] returns.
@@ -1028,7 +680,7 @@ mod handling {
                 p.link.known.insert(*pid);
                 p.link.failures = 0;
             }
-            if self.fetcher.candidates.is_empty() {
+            if self.fetcher.is_empty() {
                 return;
             }
             // One short id per announcing peer, looked up in the index; a pass over the
@@ -1043,11 +695,9 @@ mod handling {
             if keys.is_empty() {
                 return;
             }
-            let hits: Vec<(NodeId, u64, bool)> = self
-                .fetcher
-                .candidates
+            let hits: Vec<(NodeId, u64, bool)> = keys
                 .iter()
-                .filter(|c| keys.contains(&(c.peer, c.short_id)))
+                .filter_map(|k| self.fetcher.get(k))
                 .map(|c| (c.peer, c.short_id, c.requested.is_some()))
                 .collect();
             let gone: HashSet<(NodeId, u64)> = hits.iter().map(|h| (h.0, h.1)).collect();
@@ -1113,7 +763,7 @@ mod handling {
             // A pass costs one look at every announcement: only when something changed or
             // the deadline came, not on every peer's send_messages.
             let deadline = self.fetch_deadline.is_some_and(|d| d <= now);
-            if self.fetcher.candidates.is_empty() || !(self.fetcher.changed || deadline) {
+            if self.fetcher.is_empty() || !(self.fetcher.changed || deadline) {
                 return;
             }
             let mut failed = Vec::new();
@@ -1157,12 +807,9 @@ mod handling {
         /// to fetch, it has no deadline.
         pub(crate) fn relay_peer_finalized(&mut self, id: NodeId, now: i64) {
             let f = &mut self.fetcher;
-            let asked = f
-                .candidates
-                .iter()
-                .any(|c| c.peer == id && c.requested.is_some());
+            let asked = f.in_flight(id) > 0;
             f.forget_peer(id);
-            if f.candidates.is_empty() {
+            if f.is_empty() {
                 self.fetch_deadline = None;
             } else if asked {
                 self.fetch_deadline = Some(self.fetch_deadline.map_or(now, |d| d.min(now)));
@@ -1171,11 +818,6 @@ mod handling {
 
         pub(crate) fn refresh_fetch_deadline(&mut self, now: i64) {
             self.fetch_deadline = self.fetcher.next_deadline(now);
-            // A pass looks at every announcement: with many waiting (peers filling their
-            // shares), passes come at most every FETCH_PASS_SPACING.
-            if self.fetcher.candidates.len() > MANY_CANDIDATES {
-                self.fetch_deadline = self.fetch_deadline.map(|d| d.max(now + FETCH_PASS_SPACING));
-            }
         }
 
         /// Keep an accepted (or our own) payload to answer requests.
