@@ -677,7 +677,11 @@ mod handling {
         /// that announced it is known to have it.
         pub(crate) fn settle_arrival(&mut self, from: NodeId, pid: &PayloadId, now: i64) {
             if let Some(p) = self.m_peer_map.get_mut(&from) {
-                p.link.known.insert(*pid);
+                // Only an announcing link consults what its peer is known to have; a flood
+                // link would only fill the set (8,192 ids per connection).
+                if p.link.active() {
+                    p.link.known.insert(*pid);
+                }
                 p.link.failures = 0;
             }
             if self.fetcher.is_empty() {
