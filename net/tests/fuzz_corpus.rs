@@ -50,6 +50,18 @@ fn peerman_regression_fetch_visit_leaves_timer() {
     ));
 }
 
+/// Found by `peerman` (with the indexed fetcher, and on the code before it): the fetcher's
+/// deadline came, and the peer `due_peers` visited for it was an addr-fetch connection past its
+/// time, which `send_messages` disconnected and left before the fetcher's pass: the deadline was
+/// spent, no pass ran, and an announcement ready since long stayed unrequested with no deadline.
+/// The pass now runs in `send_messages` whatever the visited peer's state.
+#[test]
+fn peerman_regression_fetch_pass_skipped_by_a_departing_peer() {
+    peerman(include_bytes!(
+        "../../fuzz/regressions/peerman/fetch-pass-skipped-by-a-departing-peer"
+    ));
+}
+
 /// The first bug seen from the network: R asks A for a payload that B announced too (B's
 /// announcement is held back while A's request is in flight); A disconnects. B is asked at once,
 /// not when A's request would have timed out.

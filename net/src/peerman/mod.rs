@@ -502,6 +502,10 @@ impl PeerManager {
             return;
         }
         self.send_messages_inner(id, now, send_paused);
+        // The fetcher is the node's, not the peer's: its pass runs whatever state the visited
+        // peer is in (a peer being disconnected or still in its handshake may be the one
+        // `due_peers` visits for the fetcher's deadline).
+        self.fetch_due(now);
         self.reschedule(id, now, send_paused);
     }
 
@@ -541,7 +545,6 @@ impl PeerManager {
             self.maybe_send_catchup(id, now);
         }
         self.flush_announcements(id, now);
-        self.fetch_due(now);
     }
 
     /// Port of PeerManagerImpl::SendPings (net_processing.cpp): every peer pings on its next
