@@ -6,7 +6,7 @@
 //! `vRandom`, `vvNew`, `vvTried`, `m_tried_collisions`) with internal changes that leave every
 //! result and every random draw as in Core:
 //! - `mapInfo` is a slab indexed by id (ids are handed out in increasing order), renumbered in
-//!   order when deleted ids leave too many holes ([`AddrManImpl::maybe_compact_ids`]);
+//!   order when deleted ids leave too many holes (`AddrManImpl::maybe_compact_ids`);
 //! - each entry's placement hashes are memoized, and `Add_` memoizes the source-group half of
 //!   the new-bucket hash for the addresses of one call;
 //! - per-bucket network counts let `Select_` skip buckets that hold nothing it may return;

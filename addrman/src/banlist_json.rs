@@ -5,7 +5,7 @@
 //!
 //! The file is a JSON object `{"_warning_": "...", "banned_nets": [ {version, ban_created,
 //! banned_until, address}, ... ]}`, written by Core with 4-space indentation. It is built as a
-//! [`UniValue`](crate::univalue::UniValue) (Core's writer), so what we write is byte-for-byte what
+//! [`UniValue`] (Core's writer), so what we write is byte-for-byte what
 //! bitcoind writes for the same bans; parsing goes through `serde_json`.
 //!
 //! Deviation: Core's `ReadSettings` rejects duplicate top-level keys; `serde_json` keeps the last

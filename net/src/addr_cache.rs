@@ -27,7 +27,7 @@ use rand_core::RngCore;
 use crate::addr_relay::randrange;
 use crate::siphash::RandomizerSeeds;
 
-/// Core's `RANDOMIZER_ID_ADDRCACHE` (SHA256("addrcache")[0:8]).
+/// Core's `RANDOMIZER_ID_ADDRCACHE` (`SHA256("addrcache")[0:8]`).
 pub const RANDOMIZER_ID_ADDRCACHE: u64 = 0x1cf2_e4dd_d306_dda9;
 /// Fixed part of a cache entry's lifetime (21 h), microseconds.
 pub const ADDR_CACHE_LIFETIME_BASE: i64 = 21 * 3600 * 1_000_000;

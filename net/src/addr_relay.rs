@@ -54,7 +54,7 @@ pub const AVG_ADDRESS_BROADCAST_INTERVAL: i64 = 30 * 1_000_000;
 pub const AVG_LOCAL_ADDRESS_BROADCAST_INTERVAL: i64 = 24 * 3600 * 1_000_000;
 /// Core's `ROTATE_ADDR_RELAY_DEST_INTERVAL` (24 h), seconds.
 pub const ROTATE_ADDR_RELAY_DEST_INTERVAL: i64 = 24 * 3600;
-/// Core's `RANDOMIZER_ID_ADDRESS_RELAY` (SHA256("main address relay")[0:8]).
+/// Core's `RANDOMIZER_ID_ADDRESS_RELAY` (`SHA256("main address relay")[0:8]`).
 pub const RANDOMIZER_ID_ADDRESS_RELAY: u64 = 0x3cac_0035_b586_6b90;
 /// Elements of the per-peer `m_addr_known` rolling filter (Core: 5000).
 pub const ADDR_KNOWN_ELEMENTS: u32 = 5000;

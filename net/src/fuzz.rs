@@ -133,7 +133,7 @@ fn send_half(
 /// whether large payloads are read straight into the transport's buffer, whether checksums are
 /// set right first), a list of chunk sizes, then the stream. The messages the transport hands
 /// up, and whether it fails, must be those of the framing rules applied to the whole stream
-/// ([`reference_frames`]), whatever the chunking; every message it keeps has its payload's hash
+/// (`reference_frames`), whatever the chunking; every message it keeps has its payload's hash
 /// and header; and the send half frames each again to the very bytes received.
 pub fn v1_transport(data: &[u8]) {
     let mut input = FuzzInput::new(data);

@@ -260,7 +260,7 @@ impl P2pConfig {
     /// ([`crate::init::app_init_parameter_interaction`], then [`P2pConfig::from_node_options`]).
     /// `argv[0]` is the program name. Without `-datadir` the databases go in the default data
     /// directory (as `logos-p2pd`); `-test=loopbackonly` sets [`P2pConfig::test_mode`]. The
-    /// config file is read as `logos-p2pd` reads it ([`Self::read_config_files`]): `-conf` or
+    /// config file is read as `logos-p2pd` reads it (`Self::read_config_files`): `-conf` or
     /// `logos-p2p.conf` in the data directory, with its `includeconf=` files and `[network]`
     /// sections; the command line wins over it. One difference from `logos-p2pd`: port 0
     /// (`-port=0`, `-bind=127.0.0.1:0`) is accepted, the system then picks a free port
@@ -813,7 +813,8 @@ impl P2p {
     }
 
     /// Port of CConnman::GetNodeStats (net.cpp) for the host: every peer, by node id, from
-    /// one [`net::CConnman::get_node_stats`] snapshot (one pass over the node list).
+    /// one [`net::CConnman::get_node_stats`](net::ConnmanInner::get_node_stats) snapshot (one pass
+    /// over the node list).
     pub fn peers(&self) -> Vec<PeerInfo> {
         let Some(r) = self.running() else {
             return Vec::new();

@@ -166,7 +166,8 @@ pub struct Options {
     pub connect_timeout_ms: u64,
     /// `-listen`.
     pub listen: bool,
-    /// `-bind` addresses (port 0 = any free port; see [`CConnman::get_bound_addrs`]).
+    /// `-bind` addresses (port 0 = any free port; see
+    /// [`CConnman::get_bound_addrs`](ConnmanInner::get_bound_addrs)).
     /// With neither `binds` nor [`Self::white_binds`], Core's `bind_on_any`: `[::]` and
     /// `0.0.0.0` on [`Self::port`] (see [`crate::listen::listen_plan`]).
     pub binds: Vec<SocketAddr>,

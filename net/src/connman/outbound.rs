@@ -196,8 +196,8 @@ impl ConnmanInner {
 
     /// Port of the name lookup in CConnman::ConnectNode (net.cpp, Core's `g_dns_lookup`):
     /// the addresses of `host` for a `-connect` / `-addnode` / `addnode` name, from
-    /// [`Options::dns_resolver`] when set (tests), else the system resolver (getaddrinfo, as
-    /// Core). Failures give no address.
+    /// [`Options::dns_resolver`](super::Options::dns_resolver) when set (tests), else the system
+    /// resolver (getaddrinfo, as Core). Failures give no address.
     pub fn resolve_name(&self, host: &str) -> Vec<std::net::IpAddr> {
         resolve_name_with(self.opts.dns_resolver.as_ref(), host)
     }
@@ -421,8 +421,9 @@ impl ConnmanInner {
     }
 
     /// Port of CConnman::ThreadDNSAddressSeed (net.cpp): the "dnsseed" thread (the timing is
-    /// dnsseed.rs's). Resolves through [`Options::dns_resolver`], else a resolver asking only
-    /// [`Options::dns_nameserver`], else the system resolver.
+    /// dnsseed.rs's). Resolves through [`Options::dns_resolver`](super::Options::dns_resolver),
+    /// else a resolver asking only [`Options::dns_nameserver`](super::Options::dns_nameserver),
+    /// else the system resolver.
     pub fn thread_dns_address_seed(&self) {
         let Some(addrman) = self.addrman.clone() else {
             return;

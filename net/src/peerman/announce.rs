@@ -10,9 +10,10 @@
 //! shaped for consensus messages):
 //! - per link, the ids the peer is known to have (it announced or sent them, or we did), so
 //!   nobody is told twice, and the short ids we announced on it, to serve `getlogos`;
-//! - per node, the announcements not yet fetched ([`Fetcher`]): one request in flight per
-//!   payload, outbound announcers first, inbound ones after a short delay, a timeout after
-//!   which the next announcer is asked, and a cap of requests in flight per peer;
+//! - per node, the announcements not yet fetched ([`Fetcher`](super::fetcher::Fetcher), in
+//!   `fetcher.rs`): one request in flight per payload, outbound announcers first, inbound ones
+//!   after a short delay, a timeout after which the next announcer is asked, and a cap of
+//!   requests in flight per peer;
 //! - per node, the payloads it accepted, for a while, to answer requests ([`RelayPool`]).
 //!
 //! Short ids are per link (keyed by both salts), so two announcers name one payload with two

@@ -64,7 +64,7 @@ pub struct FloodOptions {
     pub important_max_count: usize,
     /// Bytes of important payloads retained.
     pub important_max_bytes: usize,
-    /// See [`DEFAULT_CATCHUP_WINDOW`].
+    /// See `DEFAULT_CATCHUP_WINDOW`.
     pub catchup_window: i64,
     /// Most catch-up bytes queued to one peer per `send_messages` (the send buffer's size:
     /// the peer's queue then pauses the catch-up until it drains).

@@ -65,7 +65,7 @@ pub struct RpcOptions {
     pub auth_failure_delay: Duration,
     /// Largest request body accepted ([`http::MAX_BODY_SIZE`]).
     pub max_body_size: usize,
-    /// Name in the `stop` answer ("<name> stopping").
+    /// Name in the `stop` answer ("`<name>` stopping").
     pub client_name: String,
     /// Not in Core: called when a thread of the server panicked (`logos-p2pd` aborts).
     pub on_thread_panic: Option<::net::thread::ThreadPanicHook>,

@@ -51,7 +51,7 @@ pub struct RpcTable {
     /// The node.
     pub backend: Arc<dyn RpcBackend>,
     shutdown: ShutdownFn,
-    /// Name used in the `stop` answer ("<name> stopping").
+    /// Name used in the `stop` answer ("`<name>` stopping").
     pub client_name: String,
     warmup: Mutex<Option<String>>,
     running: AtomicBool,

@@ -1,5 +1,6 @@
 //! An ordered JSON value for RPC output: [`UniValue`] is `addrman`'s port of Core's
-//! `UniValue` (see [`addrman::univalue`]), re-exported here with the node's [`obj!`] builder.
+//! `UniValue` (see [`addrman::univalue`]), re-exported here with the node's
+//! [`obj!`](crate::obj!) builder.
 //!
 //! Answers are built with it rather than `serde_json::Value` so that keys keep Core's order
 //! and numbers Core's text, and are written exactly as `UniValue::write` writes them; a diff

@@ -639,7 +639,7 @@ pub fn get_array(v: &Value) -> Result<&Vec<Value>, RpcError> {
     v.as_array().ok_or_else(|| type_error(v, "array"))
 }
 
-/// Port of UniValue::getInt<i64>: a number that is an integer in range, else
+/// Port of `UniValue::getInt<i64>`: a number that is an integer in range, else
 /// "JSON integer out of range" (`RPC_MISC_ERROR`, as Core's `std::runtime_error`).
 pub fn get_int(v: &Value) -> Result<i64, RpcError> {
     let Value::Number(n) = v else {
@@ -649,7 +649,7 @@ pub fn get_int(v: &Value) -> Result<i64, RpcError> {
         .ok_or_else(|| RpcError::new(RPC_MISC_ERROR, "JSON integer out of range"))
 }
 
-/// Port of UniValue::getInt<T> for a narrower integer type.
+/// Port of `UniValue::getInt<T>` for a narrower integer type.
 pub fn get_int_as<T: TryFrom<i64>>(v: &Value) -> Result<T, RpcError> {
     let i = get_int(v)?;
     T::try_from(i).map_err(|_| RpcError::new(RPC_MISC_ERROR, "JSON integer out of range"))
