@@ -228,3 +228,93 @@ fn catchup_waits_for_the_send_buffer_and_is_not_repeated_on_reconnect() {
     assert_eq!(a.connman.flood_stats().0.catchup_sent, N as u64);
     a.connman.stop();
 }
+
+/// At a peer that never reads, a relay from an origin holding less of the full send queue than
+/// another displaces that origin's newest queued relays instead of being dropped: a peer
+/// flooding distinct payloads crowds out only itself. The peer manager names each relay's
+/// origin (`LogosSend::Relay { origin }`), and the queue accounts its bytes by origin.
+#[test]
+fn a_flooders_relays_give_way_to_another_origins_at_a_full_queue() {
+    let _g = log_lock();
+    let opts = Options {
+        max_send_buffer: 100, // 100 kB
+        ..test_options()
+    };
+    let up = Recorder::accepting();
+    let a = start_node_with(Chain::LogosRegtest, opts, up.clone());
+    let mut flooder = RawPeer::connect(&a);
+    flooder.handshake();
+    let mut sleeper = RawPeer::connect(&a);
+    sleeper.handshake();
+    assert!(wait_until(Duration::from_secs(10), || a
+        .connman
+        .fully_connected_count()
+        == 2));
+    let mut nodes = a.connman.nodes_snapshot();
+    nodes.sort_by_key(|n| n.get_id());
+    let (flooder_id, sleeper_node) = (nodes[0].get_id(), Arc::clone(&nodes[1]));
+    const N: usize = 400;
+    const SIZE: usize = 50_000;
+    for i in 0..N {
+        let mut p = vec![(i % 251) as u8; SIZE];
+        p[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        flooder.send("logos", &p).expect("send");
+    }
+    assert!(wait_until(Duration::from_secs(60), || up.count() == N));
+    settle();
+    let dropped = |a: &TestNode| {
+        a.connman
+            .get_node_stats()
+            .iter()
+            .find(|s| s.nodeid == sleeper_node.get_id())
+            .expect("sleeper listed")
+            .logos_relay_dropped
+    };
+    let dropped_before = dropped(&a);
+    // The honest peer comes after the flood (a peer that does not read has its own messages
+    // left unprocessed once relays fill its queue, as in Core).
+    let mut honest = RawPeer::connect(&a);
+    honest.handshake();
+    assert!(wait_until(Duration::from_secs(10), || a
+        .connman
+        .fully_connected_count()
+        == 3));
+    let honest_id = a
+        .connman
+        .nodes_snapshot()
+        .iter()
+        .map(|n| n.get_id())
+        .max()
+        .expect("three nodes");
+    {
+        let st = sleeper_node.cs_v_send.lock();
+        assert!(dropped_before > 0, "the sleeper's queue never filled");
+        assert!(
+            st.relay_bytes_by_origin
+                .get(&flooder_id)
+                .copied()
+                .unwrap_or(0)
+                > 0
+        );
+        assert_eq!(st.relay_bytes_by_origin.get(&honest_id), None);
+    }
+    honest.send("logos", &[0xee; SIZE]).expect("send");
+    assert!(wait_until(Duration::from_secs(10), || up.count() == N + 1));
+    settle();
+    let st = sleeper_node.cs_v_send.lock();
+    assert!(
+        st.relay_bytes_by_origin
+            .get(&honest_id)
+            .copied()
+            .unwrap_or(0)
+            >= SIZE,
+        "the honest origin's relay was dropped: {:?}",
+        st.relay_bytes_by_origin
+    );
+    drop(st);
+    assert!(
+        dropped(&a) > dropped_before,
+        "a flooder relay was displaced (counted as dropped)"
+    );
+    a.connman.stop();
+}

@@ -918,8 +918,10 @@ mod flood {
                 Some(&NodeUpdate::LogosAccepted(arrived / 1_000_000))
             );
         }
-        // Relays go out as SendLogos of kind Relay with the header unchanged.
+        // Relays go out as SendLogos of kind Relay with the header unchanged, naming the peer
+        // the payload came from as their origin.
         for n in 1..3 {
+            let from = net.peer_id(links[n - 1], 1);
             for e in &net.log {
                 if let Event::Out {
                     node,
@@ -931,7 +933,7 @@ mod flood {
                 } = e
                 {
                     if *node == n {
-                        assert_eq!((*h, *kind), (header, LogosSend::Relay));
+                        assert_eq!((*h, *kind), (header, LogosSend::Relay { origin: from }));
                     }
                 }
             }

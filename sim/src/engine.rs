@@ -760,7 +760,7 @@ impl Sim {
             return;
         }
         let limit = match kind {
-            LogosSend::Relay | LogosSend::Requested => Some(MAX_SEND_BUFFER),
+            LogosSend::Relay { .. } | LogosSend::Requested => Some(MAX_SEND_BUFFER),
             LogosSend::Own => Some(MAX_SEND_BUFFER.max(MAX_OWN_BACKLOG)),
             LogosSend::CatchUp => None,
         };

@@ -200,9 +200,6 @@ impl ConnmanInner {
             Some(n) if n.get_id() == id => Some(Arc::clone(n)),
             _ => self.find_node_by_id(id),
         };
-        // Payloads handed to the upper layer here, with their sender: a relay of one of them
-        // (the same shared payload) is queued with that sender as its origin (send.rs).
-        let mut delivered: Vec<(Arc<Vec<u8>>, NodeId)> = Vec::new();
         while let Some(o) = outputs.pop_front() {
             match o {
                 Output::Send { peer, msg } => {
@@ -230,11 +227,9 @@ impl ConnmanInner {
                         payload,
                         header,
                     );
-                    if kind == LogosSend::Relay {
-                        msg.relay_origin = delivered
-                            .iter()
-                            .find(|(p, _)| Arc::ptr_eq(p, &msg.data))
-                            .map(|(_, from)| *from);
+                    if let LogosSend::Relay { origin } = kind {
+                        // The send queue accounts relays per origin (send.rs).
+                        msg.relay_origin = Some(origin);
                     }
                     if !self.push_logos(&node, msg, kind) {
                         //DMITRY: a logos payload to a peer whose send queue is full (relays over -maxsendbuffer, ours over MAX_OWN_BACKLOG_BYTES); Core: net.cpp::CConnman::PushMessage; changed: Core queues
@@ -254,7 +249,6 @@ impl ConnmanInner {
                 } => {
                     let from = MessageSource { id: peer, addr };
                     let verdict = self.upper.verify_message(&payload, &id, &from);
-                    delivered.push((Arc::clone(&payload), peer));
                     let important =
                         verdict == Verdict::Accept && self.upper.is_message_important(&payload);
                     let mut pm = self.pm();

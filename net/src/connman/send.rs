@@ -60,7 +60,7 @@ impl ConnmanInner {
         kind: LogosSend,
     ) -> bool {
         let limit = match kind {
-            LogosSend::Relay | LogosSend::Requested => Some(self.send_buffer_max()),
+            LogosSend::Relay { .. } | LogosSend::Requested => Some(self.send_buffer_max()),
             LogosSend::Own => Some(self.send_buffer_max().max(MAX_OWN_BACKLOG_BYTES)),
             LogosSend::CatchUp => None,
         };
@@ -70,7 +70,10 @@ impl ConnmanInner {
                 st.m_send_memusage + st.transport.get_send_memory_usage()
             };
             if queued(&st) > limit {
-                let Some(origin) = msg.relay_origin.filter(|_| kind == LogosSend::Relay) else {
+                let Some(origin) = msg
+                    .relay_origin
+                    .filter(|_| matches!(kind, LogosSend::Relay { .. }))
+                else {
                     return false;
                 };
                 let mut displaced = 0u64;

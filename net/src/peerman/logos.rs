@@ -309,7 +309,7 @@ impl PeerManager {
             &a.payload,
             a.header,
             Some(a.from),
-            LogosSend::Relay,
+            LogosSend::Relay { origin: a.from },
             now,
         );
         if n > 0 {

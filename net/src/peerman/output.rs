@@ -18,8 +18,12 @@ use crate::flood::PayloadId;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogosSend {
     /// Relayed (received from another peer): dropped and counted when the peer's send queue
-    /// is over `-maxsendbuffer` (DMITRY_NOTES.md, "Send buffers").
-    Relay,
+    /// is over `-maxsendbuffer`, unless it displaces relays of an origin holding more of that
+    /// queue (DMITRY_NOTES.md, "Send buffers").
+    Relay {
+        /// The peer it came from.
+        origin: NodeId,
+    },
     /// Our own (`propagate_message`): it may wait beyond `-maxsendbuffer` (the upper layer sets
     /// the pace), dropped and counted only past a hard bound on the peer's queue.
     Own,
