@@ -164,10 +164,13 @@ impl ConnmanInner {
         let paused = node.f_pause_send.load(Ordering::SeqCst);
         let mut msg = None;
         let mut more = false;
+        // Only an `announce` can be dropped unread: other large payloads (`logos`) are hashed
+        // without taking the peer manager's lock.
+        let unread = |m: &crate::net_message::CNetMessage| {
+            m.m_type == protocol::message::net_msg_type::ANNOUNCE && self.pm().drops_unread(id, m)
+        };
         if node.m_msgproc_ready.load(Ordering::SeqCst) && !paused {
-            if let Some((m, more_queued, unpaused)) =
-                node.poll_message(|m| self.pm().drops_unread(id, m))
-            {
+            if let Some((m, more_queued, unpaused)) = node.poll_message(unread) {
                 if unpaused {
                     self.wake_socket_for(node);
                 }
