@@ -22,12 +22,25 @@ fn queued(node: &net::CNode) -> usize {
     st.m_send_memusage + st.transport.get_send_memory_usage()
 }
 
-/// A peer that floods 400 distinct 50 kB payloads while another handshaken peer never reads:
-/// the reader's queue never grows past -maxsendbuffer plus one payload, and every relay that
-/// did not fit is counted as dropped for that peer (not for the flooder).
-#[test]
-fn relays_to_a_peer_that_never_reads_are_dropped_and_counted() {
-    let _g = log_lock();
+/// Distinct payloads the flooder sends, and their size.
+const FLOOD_N: usize = 400;
+const FLOOD_SIZE: usize = 50_000;
+
+/// A node with a 100 kB `-maxsendbuffer` after a peer flooded it with [`FLOOD_N`] distinct
+/// payloads while another handshaken peer never read (20 MB: more than its socket buffers and
+/// queue take).
+struct Flooded {
+    a: TestNode,
+    up: Arc<Recorder>,
+    _flooder: RawPeer,
+    _sleeper: RawPeer,
+    flooder_id: net::NodeId,
+    sleeper: Arc<net::CNode>,
+    /// The most bytes queued to the sleeper seen during the flood.
+    max_queued: usize,
+}
+
+fn flood_a_sleeper() -> Flooded {
     let opts = Options {
         max_send_buffer: 100, // 100 kB
         ..test_options()
@@ -42,24 +55,39 @@ fn relays_to_a_peer_that_never_reads_are_dropped_and_counted() {
         .connman
         .fully_connected_count()
         == 2));
-    const N: usize = 400;
-    const SIZE: usize = 50_000;
+    let mut nodes = a.connman.nodes_snapshot();
+    nodes.sort_by_key(|n| n.get_id());
+    let (flooder_id, sleeper_node) = (nodes[0].get_id(), Arc::clone(&nodes[1]));
     let mut max_queued = 0usize;
-    let sleeper_node = a
-        .connman
-        .nodes_snapshot()
-        .into_iter()
-        .max_by_key(|n| n.get_id())
-        .expect("two nodes");
-    for i in 0..N {
-        let mut p = vec![(i % 251) as u8; SIZE];
+    for i in 0..FLOOD_N {
+        let mut p = vec![(i % 251) as u8; FLOOD_SIZE];
         p[..8].copy_from_slice(&(i as u64).to_le_bytes());
         flooder.send("logos", &p).expect("send");
         max_queued = max_queued.max(queued(&sleeper_node));
     }
-    assert!(wait_until(Duration::from_secs(60), || up.count() == N));
+    assert!(wait_until(Duration::from_secs(60), || up.count() == FLOOD_N));
     settle();
     max_queued = max_queued.max(queued(&sleeper_node));
+    Flooded {
+        a,
+        up,
+        _flooder: flooder,
+        _sleeper: sleeper,
+        flooder_id,
+        sleeper: sleeper_node,
+        max_queued,
+    }
+}
+
+/// A peer that floods 400 distinct 50 kB payloads while another handshaken peer never reads:
+/// the reader's queue never grows past -maxsendbuffer plus one payload, and every relay that
+/// did not fit is counted as dropped for that peer (not for the flooder).
+#[test]
+fn relays_to_a_peer_that_never_reads_are_dropped_and_counted() {
+    let _g = log_lock();
+    // Bound whole: the raw peers stay connected while `f` lives.
+    let f = flood_a_sleeper();
+    let (a, sleeper_node, max_queued) = (&f.a, &f.sleeper, f.max_queued);
     let stats = a.connman.get_node_stats();
     let sleeper_stats = stats
         .iter()
@@ -71,12 +99,12 @@ fn relays_to_a_peer_that_never_reads_are_dropped_and_counted() {
         .expect("flooder listed");
     // Bounded: the buffer, plus the one payload that crossed the limit and its header.
     assert!(
-        max_queued <= 100_000 + SIZE + 200,
+        max_queued <= 100_000 + FLOOD_SIZE + 200,
         "the sleeper's queue reached {max_queued} bytes"
     );
     // 20 MB do not fit in the sleeper's socket buffers and a 100 kB queue.
     assert!(
-        sleeper_stats.logos_relay_dropped > (N / 2) as u64,
+        sleeper_stats.logos_relay_dropped > (FLOOD_N / 2) as u64,
         "dropped {}",
         sleeper_stats.logos_relay_dropped
     );
@@ -236,32 +264,8 @@ fn catchup_waits_for_the_send_buffer_and_is_not_repeated_on_reconnect() {
 #[test]
 fn a_flooders_relays_give_way_to_another_origins_at_a_full_queue() {
     let _g = log_lock();
-    let opts = Options {
-        max_send_buffer: 100, // 100 kB
-        ..test_options()
-    };
-    let up = Recorder::accepting();
-    let a = start_node_with(Chain::LogosRegtest, opts, up.clone());
-    let mut flooder = RawPeer::connect(&a);
-    flooder.handshake();
-    let mut sleeper = RawPeer::connect(&a);
-    sleeper.handshake();
-    assert!(wait_until(Duration::from_secs(10), || a
-        .connman
-        .fully_connected_count()
-        == 2));
-    let mut nodes = a.connman.nodes_snapshot();
-    nodes.sort_by_key(|n| n.get_id());
-    let (flooder_id, sleeper_node) = (nodes[0].get_id(), Arc::clone(&nodes[1]));
-    const N: usize = 400;
-    const SIZE: usize = 50_000;
-    for i in 0..N {
-        let mut p = vec![(i % 251) as u8; SIZE];
-        p[..8].copy_from_slice(&(i as u64).to_le_bytes());
-        flooder.send("logos", &p).expect("send");
-    }
-    assert!(wait_until(Duration::from_secs(60), || up.count() == N));
-    settle();
+    let f = flood_a_sleeper();
+    let (a, up, flooder_id, sleeper_node) = (&f.a, &f.up, f.flooder_id, &f.sleeper);
     let dropped = |a: &TestNode| {
         a.connman
             .get_node_stats()
@@ -270,10 +274,10 @@ fn a_flooders_relays_give_way_to_another_origins_at_a_full_queue() {
             .expect("sleeper listed")
             .logos_relay_dropped
     };
-    let dropped_before = dropped(&a);
+    let dropped_before = dropped(a);
     // The honest peer comes after the flood (a peer that does not read has its own messages
     // left unprocessed once relays fill its queue, as in Core).
-    let mut honest = RawPeer::connect(&a);
+    let mut honest = RawPeer::connect(a);
     honest.handshake();
     assert!(wait_until(Duration::from_secs(10), || a
         .connman
@@ -298,8 +302,8 @@ fn a_flooders_relays_give_way_to_another_origins_at_a_full_queue() {
         );
         assert_eq!(st.relay_bytes_by_origin.get(&honest_id), None);
     }
-    honest.send("logos", &[0xee; SIZE]).expect("send");
-    assert!(wait_until(Duration::from_secs(10), || up.count() == N + 1));
+    honest.send("logos", &[0xee; FLOOD_SIZE]).expect("send");
+    assert!(wait_until(Duration::from_secs(10), || up.count() == FLOOD_N + 1));
     settle();
     let st = sleeper_node.cs_v_send.lock();
     assert!(
@@ -307,13 +311,13 @@ fn a_flooders_relays_give_way_to_another_origins_at_a_full_queue() {
             .get(&honest_id)
             .copied()
             .unwrap_or(0)
-            >= SIZE,
+            >= FLOOD_SIZE,
         "the honest origin's relay was dropped: {:?}",
         st.relay_bytes_by_origin
     );
     drop(st);
     assert!(
-        dropped(&a) > dropped_before,
+        dropped(a) > dropped_before,
         "a flooder relay was displaced (counted as dropped)"
     );
     a.connman.stop();
