@@ -511,11 +511,7 @@ mod handling {
                 return false;
             }
             let count = protocol::encode::read_compact_size(&mut &payload[..], false);
-            if count.is_ok_and(|n| n <= MAX_ANNOUNCE_SZ as u64) {
-                log::debug!(target: "net", "announce from peer={id} ignored: {MAX_CANDIDATES_PER_PEER} announcements of it wait already");
-                return true;
-            }
-            false
+            count.is_ok_and(|n| n <= MAX_ANNOUNCE_SZ as u64)
         }
 
         /// `announce`: fetch what we miss.
@@ -700,15 +696,14 @@ mod handling {
             if keys.is_empty() {
                 return;
             }
-            let hits: Vec<(NodeId, u64, bool)> = keys
+            let hits: Vec<(NodeId, bool)> = keys
                 .iter()
                 .filter_map(|k| self.fetcher.get(k))
-                .map(|c| (c.peer, c.short_id, c.requested.is_some()))
+                .map(|c| (c.peer, c.requested.is_some()))
                 .collect();
-            let gone: HashSet<(NodeId, u64)> = hits.iter().map(|h| (h.0, h.1)).collect();
-            self.fetcher.resolve_all(&gone);
+            self.fetcher.resolve_all(&keys);
             let mut beaten = HashSet::new();
-            for (peer, _, asked) in hits {
+            for (peer, asked) in hits {
                 if let Some(p) = self.m_peer_map.get_mut(&peer) {
                     p.link.known.insert(*pid);
                     // Asked, and someone else delivered first: it counts as a failure

@@ -438,6 +438,7 @@ impl PeerManager {
             ..
         } = msg;
         if m_type == t::ANNOUNCE && self.announce_needs_no_decoding(id, &m_recv) {
+            log::debug!(target: "net", "announce from peer={id} ignored: {} announcements of it wait already", announce::MAX_CANDIDATES_PER_PEER);
             return Ok(());
         }
         if let (t::LOGOS, Some(payload)) = (&*m_type, m_shared) {
